@@ -1,0 +1,118 @@
+"""Studio's composition root: settings -> store -> services -> FastAPI routes -> Gradio UI.
+
+`python app.py` serves it on HOST:PORT (default http://127.0.0.1:7860). The page is served at
+once; torch and the default model load in the background.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from config import Settings
+from pipelines.batcher import DeviceQueue
+from pipelines.device import zero_gpu_wrapper
+from pipelines.models import ModelManager
+from pipelines.service import EditService
+from store.db import create_engine, migrate
+from store.usage import UsageLog
+from ui.session import SessionStore
+from ui.uploads import prepare_temp_dir
+
+log = logging.getLogger("studio")
+
+MAX_UPLOAD = "50mb"
+
+
+@dataclass
+class Studio:
+    """The running parts, kept on `app.state.studio` for tests and operators' scripts."""
+
+    settings: Settings
+    engine: Engine
+    service: EditService
+    sessions: SessionStore
+    upload_root: Path
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    upload_root = prepare_temp_dir(settings.gradio_temp_dir, settings.temp_dir_min_free_mb)
+    # Gradio reads these when it is imported and when components are built: set them first.
+    os.environ["GRADIO_TEMP_DIR"] = str(upload_root)
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    tempfile.tempdir = str(upload_root)  # multipart spill files stay on the same RAM disk
+    import gradio as gr
+
+    from ui.studio import CSS, build_studio
+
+    engine = create_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    models = ModelManager(settings)
+    queue = DeviceQueue(settings.max_batch_size, wrap=zero_gpu_wrapper(settings.zero_gpu_duration_s))
+    service = EditService(settings, models, queue, UsageLog(engine))
+    sessions = SessionStore(max_history=settings.max_history, idle_s=settings.session_idle_s)
+    studio = Studio(settings, engine, service, sessions, upload_root)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.preload_operation:
+            service.preload(settings.preload_operation)
+        yield
+        shutil.rmtree(upload_root, ignore_errors=True)
+
+    app = FastAPI(title="Studio", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.studio = studio
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        """Liveness, the model profile, and which operations have their model loaded."""
+        return {
+            "status": "ok",
+            "model_profile": settings.model_profile,
+            "operations": service.status(),
+        }
+
+    # Every FastAPI route goes above this line: Gradio mounted at "/" shadows later ones.
+    demo = build_studio(service, sessions, upload_root)
+    demo.queue(max_size=settings.queue_max_size)
+    app = gr.mount_gradio_app(
+        app, demo, path="/",
+        css=CSS, footer_links=["api"], run_history=False, mcp_server=False,
+        max_file_size=MAX_UPLOAD, show_error=True,
+    )
+    # Gradio checks that file paths in a request point into its upload folder only once
+    # `has_launched` is set, which launch() does and mount_gradio_app() does not. Without this a
+    # caller could name any file on the server and Gradio would copy it into its cache.
+    demo.has_launched = True
+    return app
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def main() -> None:
+    configure_logging()
+    settings = Settings()
+    app = create_app(settings)
+    log.info("Studio on http://%s:%d (models: %s)", settings.host, settings.port, settings.model_profile)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, access_log=settings.access_log,
+        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+    )
+
+
+if __name__ == "__main__":
+    main()

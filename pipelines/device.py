@@ -1,0 +1,113 @@
+"""Which device and precision a model runs with, and how it is placed there.
+
+CUDA: fp16 for the Stable Diffusion family, bf16 for transformer-based editors (Flux, Qwen),
+model CPU offload when the free memory is short. Apple MPS: the same precisions, no offload.
+CPU: float32 (fp16 on CPU is ~17x slower) and never an offload call (they raise there).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+BF16_FAMILIES = ("Flux", "QwenImage")  # pipeline class name prefixes trained in bf16
+OFFLOAD_HEADROOM = 1.25  # activations and the VAE need room beyond the weights
+
+
+def pick_device(preference: str = "auto") -> str:
+    import torch
+
+    if preference != "auto":
+        return preference
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def diffusion_dtype(device: str, pipeline_class: str):  # -> torch.dtype
+    import torch
+
+    if device == "cpu":
+        return torch.float32
+    if pipeline_class.startswith(BF16_FAMILIES):
+        return torch.bfloat16
+    return torch.float16
+
+
+def module_bytes(obj: Any) -> int:
+    """Bytes of parameters and buffers in a torch module, or in a pipeline's modules."""
+    import torch
+
+    modules = obj.components.values() if hasattr(obj, "components") else [obj]
+    total = 0
+    for module in modules:
+        if isinstance(module, torch.nn.Module):
+            total += sum(t.numel() * t.element_size() for t in module.parameters())
+            total += sum(t.numel() * t.element_size() for t in module.buffers())
+    return total
+
+
+def free_memory(device: str) -> int:
+    import torch
+
+    if device == "cuda":
+        free, _total = torch.cuda.mem_get_info()
+        return free
+    return psutil.virtual_memory().available
+
+
+def total_memory(device: str) -> int:
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.get_device_properties(0).total_memory
+    return psutil.virtual_memory().total
+
+
+def place_pipeline(pipe: Any, device: str, policy: str) -> str:
+    """Move a diffusers pipeline to `device`; on CUDA offload when told to or when memory is short.
+
+    Returns how it was placed: "device", "offload" or "cpu".
+    """
+    if device == "cpu":
+        return "cpu"
+    if device == "cuda":
+        need = module_bytes(pipe) * OFFLOAD_HEADROOM
+        short = need > free_memory("cuda")
+        if policy == "always" or (policy == "auto" and short):
+            pipe.enable_model_cpu_offload()
+            log.info("model CPU offload on (needs %.1f GB)", need / 1e9)
+            return "offload"
+    pipe.to(device)
+    return "device"
+
+
+def set_vae_tiling(pipe: Any, on: bool) -> None:
+    """Decode big images tile by tile; diffusers moved the switch onto the VAE itself."""
+    vae = getattr(pipe, "vae", None)
+    if vae is None or not hasattr(vae, "enable_tiling"):
+        return
+    if on:
+        vae.enable_tiling()
+    else:
+        vae.disable_tiling()
+
+
+def zero_gpu_wrapper(duration_s: int) -> Callable[[Callable], Callable] | None:
+    """`spaces.GPU` on Hugging Face ZeroGPU hardware, else None. The package is optional."""
+    if not os.environ.get("SPACES_ZERO_GPU"):
+        return None
+    try:
+        import spaces
+    except ImportError:
+        log.warning("SPACES_ZERO_GPU is set but the `spaces` package is missing; running without it")
+        return None
+    return spaces.GPU(duration=duration_s)

@@ -1,0 +1,84 @@
+"""What every diffusers-based operation shares: batching the call, seeds, progress, size rules."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from PIL import Image
+
+from pipelines.base import Operation, Prepared, StepFn
+from pipelines.device import set_vae_tiling
+from pipelines.geometry import Canvas, fit_canvas, from_model, to_model
+from pipelines.images import flatten
+
+if TYPE_CHECKING:
+    from pipelines.base import EditRequest, Limits
+    from pipelines.models import LoadedModel
+
+VAE_TILING_PIXELS = 1536 * 1536  # decode larger canvases tile by tile
+
+
+def size_multiple(pipe: Any) -> int:
+    """Sides must be multiples of this: the VAE stride (x2 for patchified transformers), and of 8."""
+    stride = int(getattr(pipe, "vae_scale_factor", 8))
+    if hasattr(pipe, "transformer"):
+        stride *= 2
+    return math.lcm(8, stride)
+
+
+def accepts(pipe: Any, argument: str) -> bool:
+    return argument in inspect.signature(pipe.__call__).parameters
+
+
+class DiffusionOperation(Operation):
+    model_kind = "diffusers"
+    default_steps: ClassVar[int] = 25
+    default_guidance: ClassVar[float] = 7.5
+
+    def sampling(self, request: EditRequest) -> dict[str, Any]:
+        return {
+            "num_inference_steps": request.steps or self.default_steps,
+            "guidance_scale": self.default_guidance if request.guidance is None else request.guidance,
+        }
+
+    def fit_whole(self, request: EditRequest, model: LoadedModel, limits: Limits) -> tuple[Image.Image, Canvas]:
+        """The whole picture on the model's canvas (for edits that change everything)."""
+        image = flatten(request.image)
+        canvas = fit_canvas(image.size, max_pixels=limits.working_pixels, multiple=size_multiple(model.pipe))
+        return to_model(image, canvas), canvas
+
+    def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
+        import torch
+
+        pipe = model.pipe
+        kwargs: dict[str, Any] = dict(batch[0].shared)
+        for name in batch[0].model_input:
+            kwargs[name] = [item.model_input[name] for item in batch]
+        # CPU generators: the same seed gives the same noise on every device
+        kwargs["generator"] = [torch.Generator("cpu").manual_seed(item.seed) for item in batch]
+
+        def step_done(pipeline: Any, step: int, _timestep: Any, tensors: dict) -> dict:
+            # PNDM may run one timestep more than asked: the pipeline's own count is the truth
+            total = getattr(pipeline, "num_timesteps", None) or len(pipeline.scheduler.timesteps)
+            on_step(step + 1, total)
+            return tensors
+
+        kwargs["callback_on_step_end"] = step_done
+        width, height = kwargs["image"][0].size
+        set_vae_tiling(pipe, width * height > VAE_TILING_PIXELS)
+        with torch.inference_mode():
+            return list(pipe(**kwargs).images)
+
+    def finish(self, prepared: Prepared, output: Image.Image) -> Image.Image:
+        return keep_alpha(prepared.request.image, from_model(output, prepared.restore["canvas"]))
+
+
+def keep_alpha(original: Image.Image, result: Image.Image) -> Image.Image:
+    """Give a whole-picture edit back the transparency its input had."""
+    if original.mode != "RGBA" or result.size != original.size:
+        return result
+    result = result.convert("RGBA")
+    result.putalpha(original.getchannel("A"))
+    return result

@@ -1,0 +1,321 @@
+"""Loading models once, sharing them, and unloading the least recently used.
+
+Profiles (MODEL_PROFILE):
+  real  the configured model ids (Hub ids or local folders), downloaded if needed;
+  tiny  random-weight stand-ins built offline (pipelines/tiny.py);
+  auto  real where the weights are on disk or the Hub answers, else tiny (the UI shows a banner).
+
+One loaded copy per (model, pipeline class). When a second pipeline class asks for weights that
+are already loaded (img2img and inpaint from the same checkpoint, say), diffusers' `from_pipe`
+builds it on the same modules, so the weights are in memory once.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from pipelines.device import module_bytes, pick_device, place_pipeline, total_memory
+from pipelines.errors import RunFailed
+
+if TYPE_CHECKING:
+    from config import Settings
+    from pipelines.base import Operation
+
+log = logging.getLogger(__name__)
+
+RETRY_FAILED_LOAD_S = 60.0
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model_id: str  # what the operator configured
+    source: str  # what from_pretrained is given: a Hub id or a folder
+    weights: str  # "real" or "tiny"
+    kind: str  # "diffusers" | "segmentation" | "super_resolution"
+    pipeline_class: str | None
+    trust_remote_code: bool = False
+    tiny_name: str | None = None  # set when demo weights stand in; built on first load
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.pipeline_class or self.kind)
+
+
+class SuperResolution(NamedTuple):
+    model: Any
+    processor: Any
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    spec: ModelSpec
+    pipe: Any
+    device: str
+    nbytes: int
+    placement: str  # "device", "offload" or "cpu"
+    base: LoadedModel | None = None  # set when this pipeline shares another's weights
+    users: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.model_id
+
+    @property
+    def weights(self) -> str:
+        return self.spec.weights
+
+
+class ModelManager:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._device: str | None = None
+        self._entries: dict[tuple[str, str], LoadedModel] = {}
+        self._lock = threading.RLock()
+        self._loading: dict[tuple[str, str], threading.Lock] = {}
+        self._failures: dict[tuple[str, str], tuple[float, str]] = {}
+        self._available: dict[str, bool] = {}
+        self._hub_reachable: bool | None = None
+
+    # ------------------------------------------------------------ which weights
+
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            self._device = pick_device(self.settings.device)
+            log.info("models run on %s", self._device)
+        return self._device
+
+    def spec(self, op: Operation, model_id: str) -> ModelSpec:
+        real = self.settings.model_profile == "real" or (
+            self.settings.model_profile == "auto" and self.real_weights_available(model_id)
+        )
+        tiny_name = None if real else op.tiny_model(model_id)
+        return ModelSpec(
+            model_id=model_id,
+            source=model_id if real else str(self.settings.tiny_models_path / tiny_name),
+            weights="real" if real else "tiny",
+            kind=op.model_kind,
+            pipeline_class=op.pipeline_class,
+            trust_remote_code=real and model_id in self.settings.trust_remote_code_models,
+            tiny_name=tiny_name,
+        )
+
+    def real_weights_available(self, model_id: str) -> bool:
+        """A local folder, a Hub cache entry, or a Hub that answers (probed once)."""
+        if model_id not in self._available:
+            self._available[model_id] = (
+                Path(model_id).is_dir() or _in_hub_cache(model_id) or self._probe_hub()
+            )
+        return self._available[model_id]
+
+    def _probe_hub(self) -> bool:
+        if self._hub_reachable is None:
+            self._hub_reachable = _hub_answers(self.settings.hub_probe_timeout_s)
+            log.info("Hugging Face Hub %s", "reachable" if self._hub_reachable else "unreachable: tiny demo weights")
+        return self._hub_reachable
+
+    # ------------------------------------------------------------ loading
+
+    @contextmanager
+    def use(self, spec: ModelSpec) -> Iterator[LoadedModel]:
+        """The loaded model for `spec`, kept from being unloaded while the block runs."""
+        entry = self._get_or_load(spec)
+        with self._lock:
+            entry.users += 1
+            entry.last_used = time.monotonic()
+        try:
+            yield entry
+        finally:
+            with self._lock:
+                entry.users -= 1
+                entry.last_used = time.monotonic()
+
+    def is_loaded(self, spec: ModelSpec) -> bool:
+        return spec.key in self._entries
+
+    def _get_or_load(self, spec: ModelSpec) -> LoadedModel:
+        with self._lock:
+            if spec.key in self._entries:
+                return self._entries[spec.key]
+            key_lock = self._loading.setdefault(spec.key, threading.Lock())
+        with key_lock:  # one loader per model; others wait for it
+            if spec.key in self._entries:
+                return self._entries[spec.key]
+            failed = self._failures.get(spec.key)
+            if failed and time.monotonic() - failed[0] < RETRY_FAILED_LOAD_S:
+                raise RunFailed(failed[1])
+            try:
+                entry = self._load(spec)
+            except Exception as exc:
+                message = f"The model {spec.model_id} could not be loaded, so this operation is unavailable for now."
+                log.error("loading %s failed: %s: %s", spec.source, type(exc).__name__, exc)
+                self._failures[spec.key] = (time.monotonic(), message)
+                raise RunFailed(message) from exc
+            with self._lock:
+                self._failures.pop(spec.key, None)
+                self._entries[spec.key] = entry
+                self._evict_over_budget(keep=entry)
+            return entry
+
+    def _load(self, spec: ModelSpec) -> LoadedModel:
+        started = time.perf_counter()
+        _quiet_progress_bars()
+        if spec.tiny_name:
+            from pipelines import tiny
+
+            tiny.ensure(spec.tiny_name, self.settings.tiny_models_path)
+        if spec.kind == "diffusers":
+            entry = self._load_diffusers(spec)
+        elif spec.kind == "segmentation":
+            entry = self._load_segmentation(spec)
+        elif spec.kind == "super_resolution":
+            entry = self._load_super_resolution(spec)
+        else:
+            raise ValueError(f"unknown model kind {spec.kind!r}")
+        log.info(
+            "loaded %s (%s weights, %.0f MB, %s) in %.1f s",
+            spec.model_id, spec.weights, entry.nbytes / 1e6, entry.placement, time.perf_counter() - started,
+        )
+        return entry
+
+    def _load_diffusers(self, spec: ModelSpec) -> LoadedModel:
+        import diffusers
+
+        from pipelines.device import diffusion_dtype
+
+        cls = getattr(diffusers, spec.pipeline_class or "DiffusionPipeline")
+        sibling = self._sibling(spec)
+        if sibling is not None:  # same weights already in memory: build on them
+            pipe = cls.from_pipe(sibling.pipe)
+            placement = sibling.placement
+            if placement == "offload":
+                pipe.enable_model_cpu_offload()
+            return LoadedModel(spec, pipe, self.device, 0, placement, base=sibling)
+        folder_class = diffusers.DiffusionPipeline.load_config(spec.source)["_class_name"]
+        dtype = diffusion_dtype(self.device, folder_class)
+        pipe = cls.from_pretrained(spec.source, dtype=dtype)
+        pipe.set_progress_bar_config(disable=True)
+        nbytes = module_bytes(pipe)
+        placement = place_pipeline(pipe, self.device, self.settings.cpu_offload)
+        return LoadedModel(spec, pipe, self.device, nbytes, placement)
+
+    def _load_segmentation(self, spec: ModelSpec) -> LoadedModel:
+        from transformers import pipeline
+
+        pipe = pipeline(
+            "image-segmentation", model=spec.source, device=self.device, trust_remote_code=spec.trust_remote_code
+        )
+        return LoadedModel(spec, pipe, self.device, module_bytes(pipe.model), "device")
+
+    def _load_super_resolution(self, spec: ModelSpec) -> LoadedModel:
+        from transformers import AutoImageProcessor, Swin2SRForImageSuperResolution
+
+        model = Swin2SRForImageSuperResolution.from_pretrained(spec.source).to(self.device).eval()
+        processor = AutoImageProcessor.from_pretrained(spec.source)
+        return LoadedModel(spec, SuperResolution(model, processor), self.device, module_bytes(model), "device")
+
+    def _sibling(self, spec: ModelSpec) -> LoadedModel | None:
+        with self._lock:
+            for entry in self._entries.values():
+                if entry.spec.source == spec.source and entry.spec.kind == "diffusers" and entry.base is None:
+                    return entry
+        return None
+
+    # ------------------------------------------------------------ unloading
+
+    def budget_bytes(self) -> int:
+        if self.settings.model_memory_budget_gb > 0:
+            return int(self.settings.model_memory_budget_gb * 1e9)
+        return int(total_memory(self.device) * 0.9)
+
+    def loaded_bytes(self) -> int:
+        return sum(entry.nbytes for entry in self._entries.values())
+
+    def _evict_over_budget(self, keep: LoadedModel) -> None:
+        """Unload least recently used models (not in use, not `keep`) until under the budget."""
+        budget = self.budget_bytes()
+        while self.loaded_bytes() > budget:
+            idle = [
+                e for e in self._entries.values()
+                if e is not keep and e.users == 0 and e is not keep.base and not self._has_users_on(e)
+            ]
+            if not idle:
+                log.warning(
+                    "models in use take %.1f GB, over the %.1f GB budget", self.loaded_bytes() / 1e9, budget / 1e9
+                )
+                return
+            self._unload(min(idle, key=lambda e: e.last_used))
+
+    def _has_users_on(self, entry: LoadedModel) -> bool:
+        return any(e.base is entry and e.users for e in self._entries.values())
+
+    def _unload(self, entry: LoadedModel) -> None:
+        for key, other in list(self._entries.items()):
+            if other is entry or other.base is entry:
+                del self._entries[key]
+                log.info("unloaded %s to stay within the memory budget", other.spec.model_id)
+        gc.collect()
+        if entry.device == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
+
+    def unload_all(self) -> None:
+        with self._lock:
+            for entry in list(self._entries.values()):
+                if entry.base is None:
+                    self._unload(entry)
+
+    # ------------------------------------------------------------ reporting
+
+    def describe(self, spec: ModelSpec) -> dict[str, Any]:
+        failed = self._failures.get(spec.key)
+        return {
+            "model": spec.model_id,
+            "weights": spec.weights,
+            "loaded": self.is_loaded(spec),
+            "error": failed[1] if failed else None,
+        }
+
+
+def _quiet_progress_bars() -> None:
+    """Loading bars would flood the server log on every load."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+
+
+def _in_hub_cache(model_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in ("model_index.json", "config.json"):
+        try:
+            found = try_to_load_from_cache(model_id, filename)
+        except Exception:  # noqa: BLE001 - not a valid repo id: not cached
+            return False
+        if isinstance(found, str):
+            return True
+    return False
+
+
+def _hub_answers(timeout_s: float) -> bool:
+    import httpx
+    from huggingface_hub import constants
+
+    if constants.is_offline_mode():
+        return False
+    try:
+        return httpx.head(f"{constants.ENDPOINT}/api/models", timeout=timeout_s).status_code < 500
+    except httpx.HTTPError:
+        return False

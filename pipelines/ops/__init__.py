@@ -1,0 +1,1 @@
+"""One file per editing operation; pipelines/registry.py lists them."""

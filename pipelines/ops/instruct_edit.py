@@ -1,0 +1,71 @@
+"""Edit with an instruction: InstructPix2Pix by default; FLUX.1 Kontext or Qwen-Image-Edit by config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pipelines.base import Prepared
+from pipelines.diffusion import DiffusionOperation, accepts
+from pipelines.errors import RunFailed
+
+if TYPE_CHECKING:
+    from config import Settings
+    from pipelines.base import EditRequest, Limits
+    from pipelines.models import LoadedModel
+
+
+@dataclass(frozen=True)
+class Family:
+    """How one kind of instruction-editing pipeline wants to be called."""
+
+    steps: int
+    guidance: float
+    guidance_argument: str = "guidance_scale"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+FAMILIES = {
+    "StableDiffusionInstructPix2PixPipeline": Family(steps=20, guidance=7.5, extra={"image_guidance_scale": 1.5}),
+    "FluxKontextPipeline": Family(steps=28, guidance=2.5, extra={"_auto_resize": False}),
+    "QwenImageEditPipeline": Family(
+        steps=50, guidance=4.0, guidance_argument="true_cfg_scale", extra={"negative_prompt": " "}
+    ),
+    "QwenImageEditPlusPipeline": Family(
+        steps=40, guidance=4.0, guidance_argument="true_cfg_scale", extra={"negative_prompt": " "}
+    ),
+}
+
+
+class InstructEdit(DiffusionOperation):
+    id = "instruct_edit"
+    label = "Edit with an instruction"
+    help = "Say what to change, e.g. “make it winter” or “turn the car red”."
+    inputs = ("image", "prompt", "steps", "guidance", "seed", "model")
+    prompt_label = "Instruction"
+    prompt_required = True
+    prompt_missing = "Please type an instruction first, e.g. “make it winter”."
+    pipeline_class = None  # the model folder says which pipeline it is
+
+    def model_choices(self, settings: Settings) -> list[str]:
+        return list(dict.fromkeys([settings.instruct_edit_model, *settings.instruct_edit_models]))
+
+    def tiny_model(self, model_id: str) -> str:
+        return "kontext" if "kontext" in model_id.lower() else "pix2pix"
+
+    def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
+        family = FAMILIES.get(type(model.pipe).__name__)
+        if family is None:
+            raise RunFailed(f"{model.model_id} is not an instruction-editing model.")
+        image, canvas = self.fit_whole(request, model, limits)
+        shared: dict[str, Any] = {
+            "num_inference_steps": request.steps or family.steps,
+            family.guidance_argument: family.guidance if request.guidance is None else request.guidance,
+            **family.extra,
+        }
+        width, height = canvas.padded
+        if accepts(model.pipe, "height"):  # Flux/Qwen resize unless told the size
+            shared.update(width=width, height=height)
+        if accepts(model.pipe, "max_area"):
+            shared["max_area"] = width * height
+        return Prepared(request, seed, {"image": image, "prompt": request.prompt}, shared, {"canvas": canvas})

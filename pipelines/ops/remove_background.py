@@ -1,0 +1,75 @@
+"""Remove the background: a segmentation model decides what is foreground; the rest turns transparent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image, ImageChops
+
+from pipelines.base import Operation, Prepared, StepFn
+from pipelines.errors import RunFailed
+from pipelines.images import flatten
+
+if TYPE_CHECKING:
+    from config import Settings
+    from pipelines.base import EditRequest, Limits
+    from pipelines.models import LoadedModel
+
+BACKGROUND_LABELS = {"background", "bg", "_background_", "__background__"}
+
+
+def foreground_alpha(result: Any, size: tuple[int, int]) -> Image.Image:
+    """An "L" alpha mask from what image-segmentation pipelines return.
+
+    Matting models (RMBG) give one picture or mask; semantic models give one mask per label,
+    and everything not labelled background is kept.
+    """
+    if isinstance(result, Image.Image):
+        alpha = result.getchannel("A") if result.mode == "RGBA" else result.convert("L")
+    elif isinstance(result, list) and result and all("mask" in r for r in result):
+        backgrounds = [r["mask"].convert("L") for r in result if str(r.get("label", "")).lower() in BACKGROUND_LABELS]
+        if backgrounds:
+            alpha = backgrounds[0]
+            for extra in backgrounds[1:]:
+                alpha = ImageChops.lighter(alpha, extra)
+            alpha = ImageChops.invert(alpha)
+        else:
+            alpha = Image.new("L", size, 0)
+            for r in result:
+                alpha = ImageChops.lighter(alpha, r["mask"].convert("L"))
+    elif isinstance(result, list) and not result:
+        alpha = Image.new("L", size, 0)  # nothing found: nothing is foreground
+    else:
+        raise RunFailed("The background model returned something the studio does not understand.")
+    return alpha if alpha.size == size else alpha.resize(size, Image.Resampling.BILINEAR)
+
+
+class RemoveBackground(Operation):
+    id = "remove_background"
+    label = "Remove background"
+    help = "Keep the subject and make everything else transparent (PNG with alpha)."
+    inputs = ("image",)
+    model_kind = "segmentation"
+    uses_seed = False
+
+    def model_choices(self, settings: Settings) -> list[str]:
+        return [settings.remove_background_model]
+
+    def tiny_model(self, model_id: str) -> str:
+        return "segmentation"
+
+    def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
+        return Prepared(request, seed, {"image": flatten(request.image)}, shared={})
+
+    def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
+        images = [item.model_input["image"] for item in batch]
+        results = model.pipe(images)
+        on_step(1, 1)
+        return [foreground_alpha(result, image.size) for result, image in zip(results, images, strict=True)]
+
+    def finish(self, prepared: Prepared, output: Image.Image) -> Image.Image:
+        original = prepared.request.image
+        result = original.convert("RGBA")
+        alpha = output if original.mode != "RGBA" else ImageChops.darker(output, original.getchannel("A"))
+        result.putalpha(alpha)
+        return result

@@ -1,0 +1,166 @@
+"""Running one edit end to end: check it, load the model, queue it on the device, log the outcome.
+
+The UI and the API both call `EditService.run`; it is the one place a run starts, so every run
+gets a run id, a seed, a usage row and the same error messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from PIL import Image
+
+from config import Settings
+from pipelines.base import EditRequest, Limits
+from pipelines.batcher import DeviceQueue, Job
+from pipelines.errors import RunCancelled, RunFailed, UserError
+from pipelines.models import ModelManager
+from pipelines.registry import OPERATIONS, get_operation
+from store.usage import RunRecord, UsageLog
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int, str], None]  # (done, total, what is happening)
+
+
+@dataclass(frozen=True)
+class EditResult:
+    image: Image.Image
+    seed: int | None
+    run_id: str
+    duration_ms: int
+    model_id: str
+    weights: str
+
+
+class EditService:
+    def __init__(self, settings: Settings, models: ModelManager, queue: DeviceQueue, usage: UsageLog | None) -> None:
+        self.settings = settings
+        self.models = models
+        self.queue = queue
+        self.usage = usage
+
+    def run(
+        self,
+        request: EditRequest,
+        *,
+        on_progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+    ) -> EditResult:
+        run_id = uuid.uuid4().hex
+        started = time.perf_counter()
+        op = get_operation(request.operation)
+        model_id = request.model or op.default_model(self.settings, request)
+        weights, status = "real", "rejected"
+        report = on_progress or (lambda done, total, what: None)
+        try:
+            if model_id not in op.model_choices(self.settings):
+                raise UserError(f"{model_id!r} is not one of the models offered for {op.label.lower()}.")
+            op.validate(request, self.settings)
+            spec = self.models.spec(op, model_id)
+            weights, status = spec.weights, "failed"
+            if not self.models.is_loaded(spec):
+                report(0, 1, "Loading the model (first run only)")
+            with self.models.use(spec) as model:
+                seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+                prepared = op.prepare(request, model, seed, self.limits(spec.weights))
+                batch_key = op.batch_key(prepared) if op.batchable else run_id
+                job = Job(
+                    key=(op.id, spec.key, batch_key),
+                    item=prepared,
+                    work=partial(op.forward, model),
+                    cancel=cancel or threading.Event(),
+                    on_progress=lambda done, total: report(done, total, "Editing"),
+                )
+                output = self.queue.submit(job)
+                image = op.finish(prepared, output)
+            report(1, 1, "Done")
+            status = "ok"
+            return EditResult(
+                image=image,
+                seed=seed if op.uses_seed else None,
+                run_id=run_id,
+                duration_ms=_ms_since(started),
+                model_id=model_id,
+                weights=weights,
+            )
+        except UserError:
+            status = "rejected"
+            raise
+        except RunCancelled:
+            status = "cancelled"
+            raise
+        except RunFailed:
+            raise
+        except Exception as exc:
+            raise _as_run_failed(exc, run_id, op.id) from exc
+        finally:
+            self._record(run_id, op.id, model_id, weights, status, started, request.image)
+
+    def limits(self, weights: str) -> Limits:
+        working = self.settings.tiny_working_pixels if weights == "tiny" else self.settings.max_working_pixels
+        return Limits(working_pixels=working, max_output_pixels=self.settings.max_input_pixels)
+
+    def status(self) -> dict[str, dict]:
+        """Per operation: its default model, which weights it runs on, whether it is loaded."""
+        report = {}
+        for op in OPERATIONS.values():
+            spec = self.models.spec(op, op.default_model(self.settings))
+            report[op.id] = self.models.describe(spec)
+        return report
+
+    def preload(self, operation_id: str) -> threading.Thread:
+        """Load an operation's default model in the background, so the first run starts at once."""
+
+        def load() -> None:
+            op = OPERATIONS[operation_id]
+            try:
+                spec = self.models.spec(op, op.default_model(self.settings))
+                with self.models.use(spec):
+                    pass
+            except Exception as exc:  # noqa: BLE001 - the UI reports it when the operation is used
+                log.warning("preloading %s failed: %s", operation_id, exc)
+
+        thread = threading.Thread(target=load, name=f"preload-{operation_id}", daemon=True)
+        thread.start()
+        return thread
+
+    def _record(self, run_id: str, op_id: str, model_id: str, weights: str, status: str,
+                started: float, image: Image.Image) -> None:
+        if self.usage is None:
+            return
+        record = RunRecord(
+            run_id=run_id,
+            operation=op_id,
+            model_id=model_id,
+            weights=weights,
+            status=status,
+            duration_ms=_ms_since(started),
+            input_megapixels=image.width * image.height / 1e6,
+        )
+        try:
+            self.usage.record(record)
+        except Exception as exc:  # noqa: BLE001 - a usage row must never cost the user a result
+            log.error("could not record usage for run %s: %s", run_id, exc)
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _as_run_failed(exc: Exception, run_id: str, op_id: str) -> RunFailed:
+    """Log the details (no prompt, no pixels), give the user a sentence and the run id."""
+    log.error("run %s (%s) failed: %s: %s", run_id, op_id, type(exc).__name__, exc, exc_info=exc)
+    if type(exc).__name__ == "OutOfMemoryError":
+        return RunFailed(
+            f"The GPU ran out of memory on this picture (run {run_id[:8]}). "
+            "Try a smaller picture or fewer steps. Nothing was changed."
+        )
+    return RunFailed(f"The model could not finish this edit (run {run_id[:8]}). Nothing was changed; please try again.")

@@ -1,0 +1,207 @@
+"""Tiny random-weight models, built offline, saved once, then loaded like real ones.
+
+They make the whole app (and CI) run without the Hub: each builder creates a model from a small
+config (as diffusers' own fast tests do), `save_pretrained` writes it to the cache folder, and the
+app loads it with `from_pretrained` - the same path real weights take. Outputs are noise; the
+app shows a "demo weights" banner while any of these is in use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+
+
+def ensure(name: str, root: Path) -> Path:
+    """The folder holding tiny model `name`, building it first if it is not there yet."""
+    target = root / name
+    if (target / ".complete").exists():
+        return target
+    with _lock:
+        if (target / ".complete").exists():
+            return target
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+        try:
+            BUILDERS[name](staging)
+            (staging / ".complete").touch()
+            if target.exists():  # a half-built folder from a crash
+                shutil.rmtree(target)
+            os.replace(staging, target)  # atomic: another process sees all or nothing
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        log.info("built tiny model %s in %s", name, target)
+    return target
+
+
+# ------------------------------------------------------------------ text side
+
+
+def _clip_tokenizer():
+    """A byte-level BPE tokenizer built in memory: any text encodes, no files needed."""
+    from tokenizers import pre_tokenizers
+    from transformers import CLIPTokenizer
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for suffix in ("", "</w>"):
+        for char in alphabet:
+            vocab[char + suffix] = len(vocab)
+    merges = [("t", "h"), ("a", "n")]  # tokenizers wants tuples for in-memory merges
+    for left, right in merges:
+        vocab.setdefault(left + right, len(vocab))
+    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
+
+
+def _clip_text_encoder(**overrides):
+    import torch
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(0)
+    config = dict(
+        bos_token_id=0, eos_token_id=1, pad_token_id=1, vocab_size=1000,
+        hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=5,
+        layer_norm_eps=1e-5, max_position_embeddings=77,
+    )
+    config.update(overrides)
+    return CLIPTextModel(CLIPTextConfig(**config))
+
+
+def _t5_tokenizer():
+    from transformers import T5Tokenizer
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    chars = "abcdefghijklmnopqrstuvwxyz0123456789.,!?'-"
+    pieces += [("▁" + c, -3.0) for c in chars] + [(c, -4.0) for c in chars]
+    return T5Tokenizer(vocab=pieces, extra_ids=0, model_max_length=512)
+
+
+def _t5_encoder(vocab_size: int):
+    import torch
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(0)
+    return T5EncoderModel(T5Config(
+        vocab_size=vocab_size, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=8, dropout_rate=0.0, is_encoder_decoder=True,
+        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
+    ))
+
+
+# ------------------------------------------------------------------ Stable Diffusion family
+
+
+def _sd_components(unet_in_channels: int) -> dict:
+    """4 input channels: img2img; 8: InstructPix2Pix; 9: inpainting."""
+    import torch
+    from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=2, sample_size=32,
+        in_channels=unet_in_channels, out_channels=4, cross_attention_dim=32,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+    )
+    torch.manual_seed(0)
+    vae = AutoencoderKL(
+        block_out_channels=[32, 64], in_channels=3, out_channels=3, latent_channels=4,
+        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"],
+    )
+    return {
+        "unet": unet, "vae": vae,
+        "scheduler": PNDMScheduler(skip_prk_steps=True, steps_offset=1),
+        "text_encoder": _clip_text_encoder(), "tokenizer": _clip_tokenizer(),
+        "safety_checker": None, "feature_extractor": None, "requires_safety_checker": False,
+    }
+
+
+def _save_sd(pipeline_class: str, unet_in_channels: int) -> Callable[[Path], None]:
+    def build(folder: Path) -> None:
+        import diffusers
+
+        cls = getattr(diffusers, pipeline_class)
+        components = _sd_components(unet_in_channels)
+        if "image_encoder" in cls._optional_components:
+            components["image_encoder"] = None
+        cls(**components).save_pretrained(folder)
+
+    return build
+
+
+def _save_kontext(folder: Path) -> None:
+    import torch
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxKontextPipeline, FluxTransformer2DModel
+
+    torch.manual_seed(0)
+    transformer = FluxTransformer2DModel(
+        patch_size=1, in_channels=4, num_layers=1, num_single_layers=1, attention_head_dim=16,
+        num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, axes_dims_rope=[4, 4, 8],
+    )
+    torch.manual_seed(0)
+    vae = AutoencoderKL(
+        sample_size=32, in_channels=3, out_channels=3, block_out_channels=(4,), layers_per_block=1,
+        latent_channels=1, norm_num_groups=1, use_quant_conv=False, use_post_quant_conv=False,
+        shift_factor=0.0609, scaling_factor=1.5035,
+    )
+    t5_tokenizer = _t5_tokenizer()
+    FluxKontextPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, transformer=transformer,
+        text_encoder=_clip_text_encoder(hidden_act="gelu", projection_dim=32), tokenizer=_clip_tokenizer(),
+        text_encoder_2=_t5_encoder(max(128, len(t5_tokenizer))), tokenizer_2=t5_tokenizer,
+        image_encoder=None, feature_extractor=None,
+    ).save_pretrained(folder)
+
+
+# ------------------------------------------------------------------ transformers models
+
+
+def _save_segmentation(folder: Path) -> None:
+    import torch
+    from transformers import SegformerConfig, SegformerForSemanticSegmentation, SegformerImageProcessor
+
+    torch.manual_seed(0)
+    config = SegformerConfig(
+        num_channels=3, num_encoder_blocks=2, depths=[1, 1], sr_ratios=[2, 1], hidden_sizes=[8, 16],
+        patch_sizes=[7, 3], strides=[4, 2], num_attention_heads=[1, 2], mlp_ratios=[2, 2],
+        decoder_hidden_size=16, num_labels=2, id2label={0: "background", 1: "foreground"},
+        label2id={"background": 0, "foreground": 1},
+    )
+    SegformerForSemanticSegmentation(config).save_pretrained(folder)
+    SegformerImageProcessor(size={"height": 64, "width": 64}).save_pretrained(folder)
+
+
+def _save_swin2sr(upscale: int) -> Callable[[Path], None]:
+    def build(folder: Path) -> None:
+        import torch
+        from transformers import Swin2SRConfig, Swin2SRForImageSuperResolution, Swin2SRImageProcessor
+
+        torch.manual_seed(0)
+        config = Swin2SRConfig(
+            embed_dim=16, depths=[1, 1], num_heads=[2, 2], window_size=4, upscale=upscale, image_size=32,
+        )
+        Swin2SRForImageSuperResolution(config).save_pretrained(folder)
+        Swin2SRImageProcessor(pad_size=4).save_pretrained(folder)
+
+    return build
+
+
+BUILDERS: dict[str, Callable[[Path], None]] = {
+    "pix2pix": _save_sd("StableDiffusionInstructPix2PixPipeline", 8),
+    "inpaint": _save_sd("StableDiffusionInpaintPipeline", 9),
+    "img2img": _save_sd("StableDiffusionImg2ImgPipeline", 4),
+    "kontext": _save_kontext,
+    "segmentation": _save_segmentation,
+    "swin2sr-x2": _save_swin2sr(2),
+    "swin2sr-x4": _save_swin2sr(4),
+}

@@ -1,0 +1,164 @@
+"""gradio_client against the launched app: every operation endpoint, and bad inputs over the API."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from pipelines.registry import OPERATIONS
+from tests import samples
+
+MASK_ARGS = {"steps": 2, "seed": 7}
+ARGUMENTS = {
+    "instruct_edit": dict(prompt="make it snowy", steps=2, seed=7),
+    "inpaint": dict(prompt="a red ball", steps=2, seed=7),
+    "outpaint": dict(directions=["left", "up"], amount=25, steps=2, seed=7),
+    "restyle": dict(prompt="oil painting", strength=0.5, steps=2, seed=7),
+    "remove_background": {},
+    "upscale": dict(scale=2),
+}
+EXPECTED = {  # (size, mode) for a 64x48 RGB input
+    "instruct_edit": ((64, 48), "RGB"),
+    "inpaint": ((64, 48), "RGB"),
+    "outpaint": ((80, 60), "RGB"),
+    "restyle": ((64, 48), "RGB"),
+    "remove_background": ((64, 48), "RGBA"),
+    "upscale": ((128, 96), "RGB"),
+}
+
+
+@pytest.fixture(scope="module")
+def client(live_app) -> Client:
+    return Client(live_app.url, verbose=False, download_files=False)
+
+
+@pytest.fixture
+def photo(tmp_path) -> str:
+    path = tmp_path / "photo.png"
+    samples.noise(64, 48).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def mask(tmp_path) -> str:
+    path = tmp_path / "mask.png"
+    image = Image.new("L", (64, 48), 0)
+    image.paste(255, (16, 12, 40, 30))
+    image.save(path)
+    return str(path)
+
+
+def picture(result: dict) -> Image.Image:
+    assert result["url"].startswith("data:image/png;base64,")
+    return Image.open(io.BytesIO(base64.b64decode(result["url"].split(",", 1)[1])))
+
+
+def test_every_operation_has_an_endpoint_named_after_it(client):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    for op_id, op in OPERATIONS.items():
+        names = [p["parameter_name"] for p in endpoints[f"/{op_id}"]["parameters"]]
+        assert names == list(op.inputs)
+
+
+@pytest.mark.parametrize("op_id", list(OPERATIONS))
+def test_endpoint_returns_picture_seed_and_run_id(client, photo, mask, op_id):
+    kwargs = dict(ARGUMENTS[op_id])
+    if op_id == "inpaint":
+        kwargs["mask"] = handle_file(mask)
+    result, seed, run_id = client.predict(image=handle_file(photo), api_name=f"/{op_id}", **kwargs)
+    image = picture(result)
+    assert (image.size, image.mode) == EXPECTED[op_id]
+    assert not image.info.get("exif") and "parameters" not in image.info
+    assert len(run_id) == 32
+    assert seed == (7 if OPERATIONS[op_id].uses_seed else None)
+
+
+def test_same_seed_same_pixels_over_the_api(client, photo):
+    first = client.predict(handle_file(photo), "make it snowy", 2, None, 11, api_name="/instruct_edit")
+    again = client.predict(handle_file(photo), "make it snowy", 2, None, 11, api_name="/instruct_edit")
+    assert picture(first[0]).tobytes() == picture(again[0]).tobytes()
+
+
+def test_an_inline_data_url_works_without_any_upload(live_app, client):
+    from ui.views import image_data
+
+    payload = image_data(samples.noise(64, 48), "inline.png")
+    result, _seed, _run = client.predict(payload, 2, api_name="/upscale")
+    assert picture(result).size == (128, 96)
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "empty.png", "empty"),
+        (samples.truncated_png(), "cut.png", "damaged"),
+        (samples.TEXT, "notes.png", "not an image"),
+        (samples.SVG, "drawing.svg", "SVG"),
+        (samples.HTML, "page.png", "HTML"),
+        (samples.bomb_png(), "bomb.png", "megapixels"),
+        (samples.animated_gif(), "anim.gif", "GIF"),
+        (samples.png(1, 1), "dot.png", "at least 16"),
+        (samples.png(8000, 8), "strip.png", "at least 16"),
+    ],
+    ids=["zero-byte", "truncated", "text-as-png", "svg", "html", "bomb", "gif", "1x1", "8000x8"],
+)
+def test_bad_uploads_get_a_clear_error_and_the_app_stays_healthy(live_app, client, tmp_path, content, name, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(Exception, match=message):
+        client.predict(handle_file(str(path)), 2, api_name="/upscale")
+    assert httpx.get(live_app.url + "healthz").status_code == 200
+    # the upload is gone from Gradio's folder even though it was refused
+    assert not list(live_app.studio.upload_root.rglob(name))
+
+
+@pytest.mark.parametrize(
+    ("op_id", "kwargs", "message"),
+    [
+        ("instruct_edit", dict(prompt=""), "type an instruction"),
+        ("instruct_edit", dict(prompt="x" * 100_000), "100,000 characters"),
+        ("instruct_edit", dict(prompt="ok", model="someone/unknown-model"), "not one of the models"),
+        ("inpaint", dict(prompt="a cat"), "Paint over"),
+        ("restyle", dict(prompt="ink", strength=5), "Strength"),
+        ("upscale", dict(scale=3), "2 or by 4"),
+        ("outpaint", dict(directions=["sideways"]), "Unknown direction"),
+        ("instruct_edit", dict(prompt="ok", steps=0), "Steps"),
+    ],
+    ids=["empty-instruction", "100k-instruction", "unknown-model", "no-mask", "strength", "scale", "direction",
+         "steps"],
+)
+def test_bad_parameters_get_a_clear_error(client, photo, op_id, kwargs, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(image=handle_file(photo), api_name=f"/{op_id}", **kwargs)
+
+
+def test_mask_problems_are_explained(client, photo, tmp_path):
+    transparent = tmp_path / "clear.png"
+    Image.new("RGBA", (64, 48), (0, 0, 0, 0)).save(transparent)
+    with pytest.raises(Exception, match="mask is empty"):
+        client.predict(handle_file(photo), handle_file(str(transparent)), "x", api_name="/inpaint")
+    wrong = tmp_path / "small.png"
+    Image.new("L", (32, 32), 255).save(wrong)
+    with pytest.raises(Exception, match="same size"):
+        client.predict(handle_file(photo), handle_file(str(wrong)), "x", api_name="/inpaint")
+
+
+def call_raw(base_url: str, api_name: str, data: list) -> str:
+    """POST /gradio_api/call/<api> with a hand-made payload, return the event stream's text."""
+    event = httpx.post(f"{base_url}gradio_api/call/{api_name}", json={"data": data}).json()["event_id"]
+    with httpx.stream("GET", f"{base_url}gradio_api/call/{api_name}/{event}", timeout=60) as stream:
+        return "".join(stream.iter_text())
+
+
+def test_paths_outside_the_upload_folder_are_never_read(live_app, tmp_path):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(samples.png(32, 32))  # a real picture: it must not be read because of where it is
+    answer = call_raw(live_app.url, "upscale", [{"path": str(secret), "meta": {"_type": "gradio.FileData"}}, 2])
+    assert "event: error" in answer
+    assert "data:image" not in answer
+    assert secret.exists()  # and never deleted either

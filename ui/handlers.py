@@ -1,0 +1,190 @@
+"""What happens when a visitor acts on the Studio page. ui/studio.py wires these to the components.
+
+Handlers that return pictures run with postprocess=False and return raw values (ui/views.py),
+so no result is written to Gradio's cache. Errors reach the page as sentences (gr.Error).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from config import Settings
+from pipelines.base import EditRequest
+from pipelines.errors import RunCancelled, RunFailed, UserError
+from pipelines.images import decode_image
+from pipelines.registry import OPERATIONS
+from pipelines.service import EditService, ProgressFn
+from ui import views
+from ui.session import SessionStore, StudioSession
+from ui.uploads import take_upload
+
+MAX_UPLOAD_BYTES = 50_000_000
+
+
+def progress_reporter(progress: gr.Progress) -> ProgressFn:
+    def report(done: int, total: int, what: str) -> None:
+        if total > 0 and done > 0:
+            progress((done, total), desc=what, unit="steps")
+        else:
+            progress(0.0, desc=what)
+
+    return report
+
+
+def user_error(exc: Exception) -> gr.Error:
+    return gr.Error(str(exc), title="Could not run", print_exception=False)
+
+
+def run_edit(service: EditService, request: EditRequest, progress: gr.Progress, cancel: Any = None):
+    """The one way both the page and the API run an edit: errors become gr.Error sentences."""
+    try:
+        return service.run(request, on_progress=progress_reporter(progress), cancel=cancel)
+    except (UserError, RunFailed) as exc:
+        raise user_error(exc) from None
+
+
+def decode_upload(payload: Any, upload_root: Path, settings: Settings):
+    data = take_upload(payload, upload_root, max_bytes=MAX_UPLOAD_BYTES)
+    return decode_image(data, max_pixels=settings.max_input_pixels, min_side=settings.min_input_side)
+
+
+class StudioHandlers:
+    def __init__(self, service: EditService, sessions: SessionStore, upload_root: Path) -> None:
+        self.service = service
+        self.settings = service.settings
+        self.sessions = sessions
+        self.upload_root = upload_root
+
+    def _session(self, request: gr.Request) -> StudioSession:
+        return self.sessions.get(request.session_hash or "anonymous")
+
+    def _view(self, session: StudioSession, operation: str, **info: Any) -> tuple:
+        """slider, history, download link, result line, painter."""
+        entry = session.current
+        painter = views.painter_value(entry) if operation == "inpaint" else None
+        return (
+            views.slider_value(entry),
+            views.history_value(session),
+            views.download_link(entry),
+            views.result_info(entry, **info),
+            painter,
+        )
+
+    # --- page
+
+    def page_load(self) -> str:
+        status = self.service.status()
+        demo_ops = [OPERATIONS[op_id].label for op_id, s in status.items() if s["weights"] == "tiny"]
+        if not demo_ops:
+            return gr.update(visible=False)
+        text = (
+            "**Demo weights.** Real model weights are not reachable from this server, so "
+            + ", ".join(demo_ops)
+            + " run on tiny random stand-ins: results are noise. Everything else works as in production."
+        )
+        return gr.update(value=text, visible=True)
+
+    def close(self, request: gr.Request) -> None:
+        """The tab closed: forget its pictures now, not in an hour."""
+        self.sessions.drop(request.session_hash or "anonymous")
+
+    # --- picture in
+
+    def upload(self, payload: Any, operation: str, request: gr.Request) -> tuple:
+        session = self._session(request)
+        if not payload:  # the visitor cleared the picture
+            session.entries, session.position = [], -1
+            return self._view(session, operation)
+        try:
+            image = decode_upload(payload, self.upload_root, self.settings)
+        except UserError as exc:
+            raise user_error(exc) from None
+        session.start(image)
+        return self._view(session, operation)
+
+    # --- the operation picker
+
+    def choose_operation(self, operation: str) -> tuple:
+        op = OPERATIONS[operation]
+        choices = op.model_choices(self.settings)
+        return (
+            gr.update(value=f"_{op.help}_"),
+            gr.update(visible=bool(op.prompt_label), label=op.prompt_label or "Prompt"),
+            gr.update(visible="mask" in op.inputs),
+            gr.update(visible="directions" in op.inputs),
+            gr.update(visible="scale" in op.inputs),
+            gr.update(visible="strength" in op.inputs),
+            gr.update(visible="steps" in op.inputs),
+            gr.update(visible="model" in op.inputs and len(choices) > 1, choices=choices, value=choices[0]),
+        )
+
+    def refresh_painter(self, operation: str, request: gr.Request) -> dict | None:
+        return views.painter_value(self._session(request).current) if operation == "inpaint" else None
+
+    # --- running
+
+    def run(
+        self, operation: str, prompt: str, painter: Any, directions: list[str], amount: float, scale: int,
+        strength: float, seed: float | None, steps: float | None, guidance: float | None, model: str | None,
+        request: gr.Request, progress: gr.Progress = gr.Progress(),
+    ) -> tuple:
+        session = self._session(request)
+        entry = session.current
+        if entry is None:
+            raise gr.Error("Upload a photo first.", title="No photo", print_exception=False)
+        op = OPERATIONS[operation]
+        try:
+            mask = views.mask_from_painter(painter, entry.image.size, max_bytes=MAX_UPLOAD_BYTES)
+        except UserError as exc:
+            raise user_error(exc) from None
+        edit = EditRequest(
+            operation=operation,
+            image=entry.image,
+            prompt=prompt or "",
+            mask=mask if "mask" in op.inputs else None,
+            seed=_int_or_none(seed),
+            steps=_int_or_none(steps),
+            guidance=guidance,
+            strength=strength,
+            scale=int(scale or 2),
+            directions=tuple(directions or ()),
+            amount=amount,
+            model=model if "model" in op.inputs else None,
+        )
+        cancel = session.begin_run()
+        try:
+            result = run_edit(self.service, edit, progress, cancel)
+        except RunCancelled:
+            gr.Info("Cancelled. Nothing was changed.")
+            return (gr.skip(),) * 5
+        finally:
+            session.end_run()
+        session.add(result.image, op.label, seed=result.seed, run_id=result.run_id)
+        return self._view(session, operation, duration_ms=result.duration_ms, weights=result.weights)
+
+    def cancel(self, request: gr.Request) -> None:
+        self._session(request).cancel()
+
+    # --- history
+
+    def undo(self, operation: str, request: gr.Request) -> tuple:
+        session = self._session(request)
+        session.undo()
+        return self._view(session, operation)
+
+    def redo(self, operation: str, request: gr.Request) -> tuple:
+        session = self._session(request)
+        session.redo()
+        return self._view(session, operation)
+
+    def select(self, operation: str, event: gr.SelectData, request: gr.Request) -> tuple:
+        session = self._session(request)
+        session.select(int(event.index))
+        return self._view(session, operation)
+
+
+def _int_or_none(value: float | None) -> int | None:
+    return None if value is None else int(value)

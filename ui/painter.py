@@ -1,0 +1,137 @@
+"""The mask brush: a canvas over the picture, built on gr.HTML.
+
+Why not gr.ImageEditor? In Gradio 6.31 its front end posts the background, the composite and
+every layer through /gradio_api/upload (83 uploads for one brush stroke and Run, measured), so
+copies of the user's photo land in Gradio's cache. This painter keeps the picture in the page
+and sends only the mask, inline as a PNG data URL in the event payload: nothing is written.
+
+Value: {"image": data URL shown under the brush, "mask": data URL of the painted alpha or null}.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+TEMPLATE = """
+<div class="mp">
+  <div class="mp-stage ${value && value.image ? '' : 'mp-hidden'}">
+    <img class="mp-image" src="${value && value.image ? value.image : ''}" alt="The picture to paint on" draggable="false">
+    <canvas class="mp-mask" aria-label="Paint over the area to change"></canvas>
+  </div>
+  <div class="mp-empty ${value && value.image ? 'mp-hidden' : ''}">Upload a photo, then paint over what you want to change.</div>
+  <div class="mp-tools">
+    <label>Brush <input class="mp-size" type="range" min="4" max="120" value="32"></label>
+    <button type="button" class="mp-erase">Eraser</button>
+    <button type="button" class="mp-clear">Clear mask</button>
+  </div>
+</div>
+"""
+
+CSS = """
+.mp-stage { position: relative; display: inline-block; max-width: 100%; line-height: 0; }
+.mp-stage img { display: block; max-width: 100%; max-height: 460px; user-select: none; pointer-events: none; }
+.mp-stage canvas { position: absolute; inset: 0; width: 100%; height: 100%; opacity: 0.55; cursor: crosshair; touch-action: none; }
+.mp-hidden { display: none !important; }
+.mp-empty { padding: 1.5em; border: 1px dashed var(--border-color-primary); border-radius: 8px; }
+.mp-tools { display: flex; gap: 0.75em; align-items: center; margin-top: 0.5em; flex-wrap: wrap; }
+.mp-tools button { padding: 0.25em 0.75em; border: 1px solid var(--border-color-primary); border-radius: 6px; }
+.mp-tools button.active { background: var(--color-accent-soft); }
+"""
+
+JS = """
+const state = { src: null, erasing: false, drawing: false, last: null };
+const parts = () => ({
+  img: element.querySelector('img.mp-image'),
+  canvas: element.querySelector('canvas.mp-mask'),
+  size: element.querySelector('input.mp-size'),
+  erase: element.querySelector('button.mp-erase'),
+  clear: element.querySelector('button.mp-clear'),
+});
+const publish = (canvas) => {
+  props.value = { ...(props.value || {}), mask: canvas.toDataURL('image/png') };
+};
+const bind = () => {
+  const p = parts();
+  if (!p.canvas || p.canvas.dataset.bound) return;
+  p.canvas.dataset.bound = '1';
+  const ctx = p.canvas.getContext('2d');
+  const fit = () => {
+    if (!p.img.naturalWidth) return;
+    if (p.canvas.width !== p.img.naturalWidth || p.canvas.height !== p.img.naturalHeight) {
+      p.canvas.width = p.img.naturalWidth;
+      p.canvas.height = p.img.naturalHeight;
+    }
+    const mask = props.value && props.value.mask;
+    if (mask) {
+      const saved = new Image();
+      saved.onload = () => ctx.drawImage(saved, 0, 0, p.canvas.width, p.canvas.height);
+      saved.src = mask;
+    }
+  };
+  if (p.img.complete) fit();
+  p.img.addEventListener('load', fit);
+  const point = (e) => {
+    const r = p.canvas.getBoundingClientRect();
+    return [(e.clientX - r.left) * p.canvas.width / r.width, (e.clientY - r.top) * p.canvas.height / r.height];
+  };
+  const stroke = (from, to) => {
+    const r = p.canvas.getBoundingClientRect();
+    ctx.globalCompositeOperation = state.erasing ? 'destination-out' : 'source-over';
+    ctx.strokeStyle = ctx.fillStyle = 'rgb(255, 48, 48)';
+    ctx.lineWidth = Number(p.size.value) * p.canvas.width / Math.max(r.width, 1);
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    ctx.beginPath();
+    ctx.arc(from[0], from[1], ctx.lineWidth / 2, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.beginPath();
+    ctx.moveTo(from[0], from[1]);
+    ctx.lineTo(to[0], to[1]);
+    ctx.stroke();
+  };
+  p.canvas.addEventListener('pointerdown', (e) => {
+    if (!p.img.naturalWidth) return;
+    e.preventDefault();
+    p.canvas.setPointerCapture(e.pointerId);
+    state.drawing = true;
+    state.last = point(e);
+    stroke(state.last, state.last);
+  });
+  p.canvas.addEventListener('pointermove', (e) => {
+    if (!state.drawing) return;
+    const now = point(e);
+    stroke(state.last, now);
+    state.last = now;
+  });
+  const end = () => {
+    if (!state.drawing) return;
+    state.drawing = false;
+    publish(p.canvas);
+  };
+  p.canvas.addEventListener('pointerup', end);
+  p.canvas.addEventListener('pointercancel', end);
+  p.erase.addEventListener('click', () => {
+    state.erasing = !state.erasing;
+    p.erase.classList.toggle('active', state.erasing);
+    p.erase.textContent = state.erasing ? 'Eraser on' : 'Eraser';
+  });
+  p.clear.addEventListener('click', () => {
+    ctx.clearRect(0, 0, p.canvas.width, p.canvas.height);
+    props.value = { ...(props.value || {}), mask: null };
+  });
+};
+bind();
+watch('value', () => {
+  const image = props.value && props.value.image;
+  if (image !== state.src) {
+    state.src = image;
+    const canvas = parts().canvas;
+    if (canvas) canvas.getContext('2d').clearRect(0, 0, canvas.width, canvas.height);
+  }
+  bind();
+});
+"""
+
+
+def mask_painter(**kwargs) -> gr.HTML:
+    return gr.HTML(value=None, html_template=TEMPLATE, css_template=CSS, js_on_load=JS, **kwargs)

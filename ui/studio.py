@@ -1,0 +1,90 @@
+"""The Studio page, top to bottom: picture in, what to do, run, before/after, history, download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from pipelines.geometry import DIRECTIONS
+from pipelines.registry import OPERATIONS
+from pipelines.service import EditService
+from ui.api import add_api_endpoints
+from ui.handlers import StudioHandlers
+from ui.painter import mask_painter
+from ui.session import SessionStore
+
+DEFAULT_OPERATION = "instruct_edit"
+CSS = """
+#demo-banner { background: var(--color-accent-soft); border-radius: 8px; padding: 0.5em 1em; }
+.studio-download { display: inline-block; padding: 0.4em 0.9em; border-radius: 8px;
+                   border: 1px solid var(--border-color-primary); text-decoration: none; }
+"""
+
+
+def build_studio(service: EditService, sessions: SessionStore, upload_root: Path) -> gr.Blocks:
+    settings = service.settings
+    handlers = StudioHandlers(service, sessions, upload_root)
+    first = OPERATIONS[DEFAULT_OPERATION]
+    device_queue = {"concurrency_id": "device", "concurrency_limit": settings.max_batch_size}
+
+    with gr.Blocks(title="Studio", analytics_enabled=False, delete_cache=(60, 120)) as demo:
+        banner = gr.Markdown(visible=False, elem_id="demo-banner")
+        with gr.Tab("Studio"), gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                photo = gr.Image(
+                    label="Photo (upload, paste or webcam)", type="filepath", image_mode=None,
+                    sources=["upload", "clipboard", "webcam"], height=300, elem_id="photo",
+                )
+                operation = gr.Radio(
+                    [(op.label, op.id) for op in OPERATIONS.values()], value=first.id,
+                    label="What to do", elem_id="operation",
+                )
+                op_help = gr.Markdown(f"_{first.help}_", elem_id="operation-help")
+                prompt = gr.Textbox(label=first.prompt_label, lines=2, elem_id="prompt")
+                painter = mask_painter(visible=False, elem_id="painter")
+                with gr.Row(visible=False) as extend_row:
+                    directions = gr.CheckboxGroup(list(DIRECTIONS), value=["left", "right"], label="Extend")
+                    amount = gr.Slider(5, 100, value=25, step=5, label="By (% of the side)")
+                scale = gr.Radio([("×2", 2), ("×4", 4)], value=2, label="Scale", visible=False)
+                strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label="Strength", visible=False)
+                with gr.Accordion("Advanced", open=False) as advanced:
+                    seed = gr.Number(label="Seed (empty: random)", precision=0, elem_id="seed")
+                    steps = gr.Number(label="Steps (empty: the model's default)", precision=0, elem_id="steps")
+                    guidance = gr.Number(label="Guidance (empty: the model's default)", elem_id="guidance")
+                    choices = first.model_choices(settings)
+                    model = gr.Dropdown(choices, value=choices[0], label="Model", elem_id="model")
+                with gr.Row():
+                    run = gr.Button("Run", variant="primary", elem_id="run")
+                    cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
+            with gr.Column(scale=1):
+                slider = gr.ImageSlider(label="Before / after", interactive=False, elem_id="result")
+                info = gr.Markdown(elem_id="result-info")
+                download = gr.HTML(elem_id="download")
+                with gr.Row():
+                    undo = gr.Button("↶ Undo", size="sm", elem_id="undo")
+                    redo = gr.Button("↷ Redo", size="sm", elem_id="redo")
+                history = gr.Gallery(
+                    label="History (click a picture to keep editing from it)", columns=6, height=160,
+                    allow_preview=False, elem_id="history",
+                )
+        add_api_endpoints(service, upload_root)
+
+        view = [slider, history, download, info, painter]
+        demo.load(handlers.page_load, None, banner)
+        demo.unload(handlers.close)
+        photo.input(handlers.upload, [photo, operation], view, preprocess=False, postprocess=False)
+        operation.change(
+            handlers.choose_operation, operation,
+            [op_help, prompt, painter, extend_row, scale, strength, advanced, model],
+        ).then(handlers.refresh_painter, operation, painter, postprocess=False)
+        run.click(
+            handlers.run,
+            [operation, prompt, painter, directions, amount, scale, strength, seed, steps, guidance, model],
+            view, postprocess=False, api_visibility="private", **device_queue,
+        )
+        cancel.click(handlers.cancel, None, None, queue=False, api_visibility="private")
+        undo.click(handlers.undo, operation, view, postprocess=False, api_visibility="private")
+        redo.click(handlers.redo, operation, view, postprocess=False, api_visibility="private")
+        history.select(handlers.select, operation, view, postprocess=False, api_visibility="private")
+    return demo

@@ -1,0 +1,109 @@
+"""Gradio's temp folder: where uploads land for an instant, read once and deleted at once.
+
+Gradio writes every browser upload to GRADIO_TEMP_DIR/<sha256>/<name> before a handler sees it.
+We put that folder on RAM (/dev/shm) when there is room, give each process its own folder,
+read each upload into memory and delete it in the same breath. Pictures then live only in the
+session's memory. Nothing here imports gradio: app.py must set GRADIO_TEMP_DIR before it does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from pipelines.errors import UserError
+from pipelines.images import bytes_from_data_url
+
+log = logging.getLogger(__name__)
+
+RAM_DISK = Path("/dev/shm")
+
+
+def prepare_temp_dir(configured: Path | None, min_free_mb: int) -> Path:
+    """A private, empty folder for this process; on RAM when the OS has room for it."""
+    if configured is not None:
+        base = configured
+    elif _has_room(RAM_DISK, min_free_mb):
+        base = RAM_DISK / f"studio-{os.getuid()}"
+    else:
+        base = Path(tempfile.gettempdir()) / f"studio-{os.getuid()}"
+        log.warning(
+            "/dev/shm is missing or has under %d MB free (Docker gives 64 MB by default); "
+            "uploads go to %s on disk instead and are still deleted the moment they are read",
+            min_free_mb, base,
+        )
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _remove_dead_process_folders(base)
+    folder = base / str(os.getpid())
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700)
+    return folder
+
+
+def _has_room(path: Path, min_free_mb: int) -> bool:
+    try:
+        return path.is_dir() and os.access(path, os.W_OK) and shutil.disk_usage(path).free >= min_free_mb * 2**20
+    except OSError:
+        return False
+
+
+def _remove_dead_process_folders(base: Path) -> None:
+    """A crashed process leaves its folder behind; the next start removes it."""
+    for child in base.iterdir():
+        if child.is_dir() and child.name.isdigit() and not psutil.pid_exists(int(child.name)):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def take_upload(payload: Any, upload_root: Path, *, max_bytes: int) -> bytes:
+    """The bytes of an uploaded picture, deleting Gradio's copy of it.
+
+    `payload` is Gradio's raw FileData dict: a `path` Gradio wrote under `upload_root`, or a
+    `data:` URL (API callers may send the picture inline; that never touches the disk).
+    """
+    if not payload:
+        raise UserError("Please upload a photo first.")
+    if isinstance(payload, str):
+        payload = {"path": payload} if not payload.startswith("data:") else {"url": payload}
+    if not isinstance(payload, dict):
+        raise UserError("The picture must be sent as a file.")
+    path, url = payload.get("path"), payload.get("url") or ""
+    if path:
+        return _read_and_delete(Path(path), upload_root, max_bytes)
+    if url.startswith("data:"):
+        return bytes_from_data_url(url, max_bytes=max_bytes)
+    raise UserError("Send the picture itself (a file or a data: URL), not a link to it.")
+
+
+def _read_and_delete(path: Path, upload_root: Path, max_bytes: int) -> bytes:
+    root = upload_root.resolve()
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root) or resolved == root:
+        raise UserError("Upload the picture to this app first; other paths are not read.")
+    try:
+        if resolved.stat().st_size > max_bytes:
+            raise UserError(f"The file is larger than {max_bytes // 1_000_000} MB.")
+        return resolved.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        raise UserError("That upload is no longer here. Please upload the picture again.") from None
+    finally:
+        delete_upload(resolved, root)
+
+
+def delete_upload(path: Path, root: Path) -> None:
+    """Remove the file and its <sha256> folder (if now empty)."""
+    try:
+        path.unlink(missing_ok=True)
+        if path.parent != root and path.parent.is_relative_to(root):
+            path.parent.rmdir()
+    except OSError:
+        pass  # folder shared with another upload, or already gone
+
+
+def files_under(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
