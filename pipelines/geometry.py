@@ -77,13 +77,17 @@ def mask_region(mask: Image.Image, *, margin: float = 0.5, min_margin: int = 32)
     return (max(0, left - grow_x), max(0, top - grow_y), min(width, right + grow_x), min(height, bottom + grow_y))
 
 
-def feather(mask: Image.Image, radius: int, *, grow: bool = True) -> Image.Image:
-    """Soften the mask's edge; with `grow`, first widen it by `radius` so the painted area is fully replaced."""
+def feather(mask: Image.Image, radius: int, *, outward: bool = True) -> Image.Image:
+    """Soften the mask's edge over `radius` pixels on each side of a shifted edge.
+
+    outward=True: the fade lies outside the mask, so every masked pixel is fully replaced.
+    outward=False: the fade lies inside it, so every unmasked pixel stays exactly as it was.
+    """
     if radius <= 0:
         return mask
-    if grow:
-        mask = mask.filter(ImageFilter.MaxFilter(2 * radius + 1))
-    return mask.filter(ImageFilter.GaussianBlur(radius / 2))
+    size = 2 * radius + 1
+    mask = mask.filter(ImageFilter.MaxFilter(size) if outward else ImageFilter.MinFilter(size))
+    return mask.filter(ImageFilter.GaussianBlur(radius / 3))  # three sigmas: the fade ends at `radius`
 
 
 def grow(mask: Image.Image, radius: int) -> Image.Image:

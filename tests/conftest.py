@@ -6,7 +6,9 @@ Real parts wherever they can run here: PostgreSQL on 127.0.0.1:5432, headless Ch
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -113,8 +115,31 @@ class LiveApp:
         self.studio = app.state.studio
 
 
+class LogRecorder(logging.Handler):
+    """Everything the app logs during the test session, as formatted lines."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 @pytest.fixture(scope="session")
-def live_app(settings) -> Iterator[LiveApp]:
+def app_logs() -> Iterator[LogRecorder]:
+    recorder = LogRecorder()
+    root = logging.getLogger()
+    root.addHandler(recorder)
+    previous = root.level
+    root.setLevel(logging.INFO)
+    yield recorder
+    root.removeHandler(recorder)
+    root.setLevel(previous)
+
+
+@pytest.fixture(scope="session")
+def live_app(settings, app_logs) -> Iterator[LiveApp]:
     import uvicorn
 
     from app import create_app
@@ -132,3 +157,24 @@ def live_app(settings) -> Iterator[LiveApp]:
     yield LiveApp(f"http://127.0.0.1:{port}/", app)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+# ------------------------------------------------------------------ a real browser
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require(shutil.which(CHROMIUM) is not None, f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+              "--no-first-run", "--disable-sync"],
+    )
+    yield browser
+    browser.close()
+    playwright.stop()

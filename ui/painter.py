@@ -28,13 +28,14 @@ TEMPLATE = """
 """
 
 CSS = """
-.mp-stage { position: relative; display: inline-block; max-width: 100%; line-height: 0; }
-.mp-stage img { display: block; max-width: 100%; max-height: 460px; user-select: none; pointer-events: none; }
+.mp-stage { position: relative; display: block; max-width: 100%; line-height: 0; }
+.mp-stage img { display: block; width: 100%; height: auto; user-select: none; pointer-events: none; }
 .mp-stage canvas { position: absolute; inset: 0; width: 100%; height: 100%; opacity: 0.55; cursor: crosshair; touch-action: none; }
 .mp-hidden { display: none !important; }
 .mp-empty { padding: 1.5em; border: 1px dashed var(--border-color-primary); border-radius: 8px; }
 .mp-tools { display: flex; gap: 0.75em; align-items: center; margin-top: 0.5em; flex-wrap: wrap; }
-.mp-tools button { padding: 0.25em 0.75em; border: 1px solid var(--border-color-primary); border-radius: 6px; }
+.mp-tools button { padding: 0.2em 0.7em; border: 1px solid var(--border-color-primary); border-radius: 6px;
+                   font-size: var(--text-sm); font-weight: normal; }
 .mp-tools button.active { background: var(--color-accent-soft); }
 """
 
@@ -55,8 +56,12 @@ const bind = () => {
   if (!p.canvas || p.canvas.dataset.bound) return;
   p.canvas.dataset.bound = '1';
   const ctx = p.canvas.getContext('2d');
+  const stage = element.querySelector('.mp-stage');
   const fit = () => {
     if (!p.img.naturalWidth) return;
+    // as wide as the column allows, at most 460 px tall, keeping the picture's shape
+    const tallest = 460 * p.img.naturalWidth / p.img.naturalHeight;
+    stage.style.width = Math.min(stage.parentElement.clientWidth || tallest, tallest) + 'px';
     if (p.canvas.width !== p.img.naturalWidth || p.canvas.height !== p.img.naturalHeight) {
       p.canvas.width = p.img.naturalWidth;
       p.canvas.height = p.img.naturalHeight;

@@ -58,7 +58,9 @@ def build_studio(service: EditService, sessions: SessionStore, upload_root: Path
                     run = gr.Button("Run", variant="primary", elem_id="run")
                     cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
             with gr.Column(scale=1):
-                slider = gr.ImageSlider(label="Before / after", interactive=False, elem_id="result")
+                slider = gr.ImageSlider(
+                    label="Before / after", interactive=False, buttons=["fullscreen"], elem_id="result"
+                )
                 info = gr.Markdown(elem_id="result-info")
                 download = gr.HTML(elem_id="download")
                 with gr.Row():
@@ -66,7 +68,7 @@ def build_studio(service: EditService, sessions: SessionStore, upload_root: Path
                     redo = gr.Button("↷ Redo", size="sm", elem_id="redo")
                 history = gr.Gallery(
                     label="History (click a picture to keep editing from it)", columns=6, height=160,
-                    allow_preview=False, elem_id="history",
+                    allow_preview=False, buttons=[], elem_id="history",
                 )
         add_api_endpoints(service, upload_root)
 

@@ -73,7 +73,7 @@ class Inpaint(DiffusionOperation):
         width, height = canvas.padded
         model_input = {
             "image": to_model(crop, canvas),
-            "mask_image": to_model(grow(crop_mask, edge), canvas, is_mask=True),
+            "mask_image": to_model(grow(crop_mask, 3 * edge), canvas, is_mask=True),  # covers the blend
             **fill_prompts(request.prompt),
         }
         shared = {**self.sampling(request), "width": width, "height": height, "strength": 1.0}

@@ -58,7 +58,7 @@ class Outpaint(DiffusionOperation):
             **fill_prompts(request.prompt),  # empty: more of the surrounding scene
         }
         shared = {**self.sampling(request), "width": width, "height": height, "strength": 1.0}
-        restore = {"canvas": canvas, "extended": extended, "blend": feather(mask, SEAM // 2, grow=False)}
+        restore = {"canvas": canvas, "extended": extended, "blend": feather(mask, SEAM // 2, outward=False)}
         return Prepared(request, seed, model_input, shared, restore)
 
     def finish(self, prepared: Prepared, output: Image.Image) -> Image.Image:

@@ -1,0 +1,83 @@
+"""Driving the Studio page in Chromium, in the words a visitor would use."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+
+TIMEOUT_MS = 90_000
+
+
+class StudioPage:
+    def __init__(self, page, url: str) -> None:
+        self.page = page
+        page.goto(url)
+        page.wait_for_selector("#photo input[type=file]", state="attached", timeout=TIMEOUT_MS)
+
+    def upload(self, path: Path) -> None:
+        self.page.set_input_files("#photo input[type=file]", str(path))
+        self.page.wait_for_function("document.querySelectorAll('#history img').length >= 1", timeout=TIMEOUT_MS)
+
+    def choose(self, label: str) -> None:
+        self.page.click(f"#operation label:has-text('{label}')")
+        self.page.wait_for_timeout(300)
+
+    def type_prompt(self, text: str) -> None:
+        self.page.fill("#prompt textarea", text)
+
+    def set_steps(self, steps: int) -> None:
+        if not self.page.is_visible("#steps input"):
+            self.page.get_by_text("Advanced").click()
+        self.page.fill("#steps input", str(steps))
+
+    def history_count(self) -> int:
+        return self.page.eval_on_selector_all("#history img", "els => els.length")
+
+    def run(self) -> None:
+        """Press Run and wait for the new picture in the history."""
+        before = self.history_count()
+        self.page.click("#run")
+        self.page.wait_for_function(
+            f"document.querySelectorAll('#history img').length > {before}", timeout=TIMEOUT_MS
+        )
+
+    def run_expecting_message(self, text: str) -> None:
+        self.page.click("#run")
+        self.wait_for_message(text)
+
+    def wait_for_message(self, text: str) -> None:
+        """A toast (error or info) that says `text`."""
+        self.page.locator(".toast-body", has_text=text).first.wait_for(timeout=TIMEOUT_MS)
+
+    def paint(self, fraction_box: tuple[float, float, float, float] = (0.4, 0.4, 0.6, 0.6)) -> None:
+        """Drag the brush across the middle of the picture."""
+        canvas = self.page.wait_for_selector("#painter canvas", state="visible", timeout=TIMEOUT_MS)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        x0, y0, x1, y1 = fraction_box
+        left, right = box["x"] + box["width"] * x0, box["x"] + box["width"] * x1
+        top, bottom = box["y"] + box["height"] * y0, box["y"] + box["height"] * y1
+        for y in (top, (top + bottom) / 2, bottom):
+            self.page.mouse.move(left, y)
+            self.page.mouse.down()
+            self.page.mouse.move(right, y, steps=8)
+            self.page.mouse.up()
+        self.page.wait_for_timeout(300)
+
+    def info(self) -> str:
+        return self.page.inner_text("#result-info")
+
+    def slider_sources(self) -> list[str]:
+        return self.page.eval_on_selector_all("#result img", "els => els.map(e => e.src)")
+
+    def download(self) -> tuple[str, bytes]:
+        with self.page.expect_download() as event:
+            self.page.click("#download-link")
+        download = event.value
+        return download.suggested_filename, Path(download.path()).read_bytes()
+
+    def downloaded_image(self) -> Image.Image:
+        _name, data = self.download()
+        return Image.open(io.BytesIO(data))

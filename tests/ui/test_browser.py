@@ -1,0 +1,112 @@
+"""The Studio page in headless Chromium: what a visitor does, start to finish."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests import samples
+from tests.ui.studio_page import StudioPage
+
+
+@pytest.fixture
+def studio(browser, live_app):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield StudioPage(page, live_app.url)
+    context.close()
+    assert not errors, f"errors in the page: {errors}"
+
+
+@pytest.fixture
+def photo(tmp_path):
+    path = tmp_path / "holiday.png"
+    samples.noise(96, 64, seed=3).save(path)
+    return path
+
+
+def test_upload_edit_compare_undo_download(studio, photo):
+    studio.upload(photo)
+    assert "Original" in studio.info()
+    studio.type_prompt("make it snowy")
+    studio.run()
+    assert "Edit with an instruction" in studio.info() and "seed" in studio.info()
+    sources = studio.slider_sources()
+    assert len(sources) == 2 and all(src.startswith("data:image/png;base64,") for src in sources)
+
+    studio.page.click("#undo")
+    studio.page.wait_for_function("document.querySelector('#result-info').innerText.includes('Original')")
+    studio.page.click("#redo")
+    studio.page.wait_for_function("document.querySelector('#result-info').innerText.includes('instruction')")
+
+    name, data = studio.download()
+    result = Image.open(io.BytesIO(data))
+    assert name.endswith(".png") and result.format == "PNG"
+    assert result.size == (96, 64)
+    assert not result.getexif() and not {"exif", "icc_profile", "parameters"} & set(result.info)
+
+
+def test_inpaint_changes_only_the_painted_area(studio, photo):
+    original = np.asarray(Image.open(photo).convert("RGB"))
+    studio.upload(photo)
+    studio.choose("Inpaint")
+    studio.paint((0.4, 0.4, 0.6, 0.6))
+    studio.run()
+    result = np.asarray(studio.downloaded_image().convert("RGB"))
+    assert result.shape == original.shape
+    changed = np.any(result != original, axis=2)
+    assert changed[26:38, 42:54].any()  # the middle, where the brush went
+    assert not changed[:, :20].any() and not changed[:, -20:].any()  # the sides stay exactly as they were
+
+
+def test_continue_editing_from_an_earlier_result(studio, photo):
+    studio.upload(photo)
+    studio.choose("Upscale")
+    studio.run()
+    assert "192×128" in studio.info()
+    studio.page.click("#history button.thumbnail-item >> nth=0")
+    studio.page.wait_for_function("document.querySelector('#result-info').innerText.includes('Original')")
+    studio.choose("Remove background")
+    studio.run()
+    assert "96×64" in studio.info()  # made from the original, not from the upscaled picture
+    assert studio.history_count() == 3
+
+
+def test_the_picker_shows_what_each_operation_needs(studio):
+    studio.choose("Extend")
+    assert studio.page.is_visible("text=By (% of the side)")
+    studio.choose("Upscale")
+    assert studio.page.is_visible("text=Scale") and not studio.page.is_visible("#prompt")
+    studio.choose("Inpaint")
+    assert studio.page.is_visible("#painter") and studio.page.is_visible("#prompt")
+
+
+def test_errors_read_as_sentences(studio, photo):
+    studio.run_expecting_message("Upload a photo first")
+    studio.upload(photo)
+    studio.type_prompt("")
+    studio.run_expecting_message("type an instruction")
+    studio.choose("Inpaint")
+    studio.run_expecting_message("Paint over")
+    studio.type_prompt("x" * 100_000)
+    studio.choose("Edit with an instruction")
+    studio.run_expecting_message("100,000 characters")
+    assert "Traceback" not in studio.page.content()
+
+
+def test_cancel_stops_a_long_run(studio, photo, live_app):
+    studio.upload(photo)
+    studio.type_prompt("make it snowy")
+    studio.set_steps(150)  # ~10 s on the tiny model: long enough to press Cancel
+    studio.page.click("#run")
+    studio.page.wait_for_timeout(1500)
+    studio.page.click("#cancel")
+    studio.wait_for_message("Cancelled")
+    assert studio.history_count() == 1
+    last = live_app.studio.service.usage.recent(1)[0]
+    assert last["status"] == "cancelled"
