@@ -31,8 +31,6 @@ from ui.uploads import prepare_temp_dir
 
 log = logging.getLogger("studio")
 
-MAX_UPLOAD = "50mb"
-
 
 @dataclass
 class Studio:
@@ -55,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     import gradio as gr
 
     from ui.studio import CSS, build_studio
+    from ui.upload_route import add_upload_route
 
     engine = create_engine(settings.sqlalchemy_url)
     migrate(engine)
@@ -83,13 +82,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "operations": service.status(),
         }
 
-    # Every FastAPI route goes above this line: Gradio mounted at "/" shadows later ones.
     demo = build_studio(service, sessions, upload_root)
+    add_upload_route(app, demo, upload_root, settings.max_upload_bytes)
+    # Every FastAPI route goes above this line: Gradio mounted at "/" shadows later ones.
     demo.queue(max_size=settings.queue_max_size)
     app = gr.mount_gradio_app(
         app, demo, path="/",
         css=CSS, footer_links=["api"], run_history=False, mcp_server=False,
-        max_file_size=MAX_UPLOAD, show_error=True,
+        max_file_size=settings.max_upload_bytes, show_error=True,
     )
     # Gradio checks that file paths in a request point into its upload folder only once
     # `has_launched` is set, which launch() does and mount_gradio_app() does not. Without this a

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     upscale_x4_model: str = "caidas/swin2SR-classical-sr-x4-64"
 
     # --- images
+    max_upload_mb: int = 50
     max_input_pixels: int = 40_000_000  # checked from the header, before decoding
     min_input_side: int = 16
     max_working_pixels: int = 1024 * 1024  # real weights work at this size, results are scaled back
@@ -84,6 +85,10 @@ class Settings(BaseSettings):
         if self.environment != "development" and self.secret_key.get_secret_value() == DEFAULT_SECRET:
             raise ValueError("SECRET_KEY must be set to a random value outside development")
         return self
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1_000_000
 
     @cached_property
     def sqlalchemy_url(self) -> str:

@@ -21,8 +21,6 @@ from ui import views
 from ui.session import SessionStore, StudioSession
 from ui.uploads import take_upload
 
-MAX_UPLOAD_BYTES = 50_000_000
-
 
 def progress_reporter(progress: gr.Progress) -> ProgressFn:
     def report(done: int, total: int, what: str) -> None:
@@ -47,7 +45,7 @@ def run_edit(service: EditService, request: EditRequest, progress: gr.Progress, 
 
 
 def decode_upload(payload: Any, upload_root: Path, settings: Settings):
-    data = take_upload(payload, upload_root, max_bytes=MAX_UPLOAD_BYTES)
+    data = take_upload(payload, upload_root, max_bytes=settings.max_upload_bytes)
     return decode_image(data, max_pixels=settings.max_input_pixels, min_side=settings.min_input_side)
 
 
@@ -137,7 +135,7 @@ class StudioHandlers:
             raise gr.Error("Upload a photo first.", title="No photo", print_exception=False)
         op = OPERATIONS[operation]
         try:
-            mask = views.mask_from_painter(painter, entry.image.size, max_bytes=MAX_UPLOAD_BYTES)
+            mask = views.mask_from_painter(painter, entry.image.size, max_bytes=self.settings.max_upload_bytes)
         except UserError as exc:
             raise user_error(exc) from None
         edit = EditRequest(

@@ -1,9 +1,10 @@
 """Gradio's temp folder: where uploads land for an instant, read once and deleted at once.
 
-Gradio writes every browser upload to GRADIO_TEMP_DIR/<sha256>/<name> before a handler sees it.
-We put that folder on RAM (/dev/shm) when there is room, give each process its own folder,
-read each upload into memory and delete it in the same breath. Pictures then live only in the
-session's memory. Nothing here imports gradio: app.py must set GRADIO_TEMP_DIR before it does.
+Gradio writes every browser upload to a file before a handler sees it (ui/upload_route.py gives
+each upload request a folder of its own). We put that folder on RAM (/dev/shm) when there is
+room, give each process its own folder, read each upload into memory and delete it at once.
+Pictures then live only in the session's memory. Nothing here imports gradio: app.py must set
+GRADIO_TEMP_DIR before gradio is imported.
 """
 
 from __future__ import annotations
@@ -96,13 +97,15 @@ def _read_and_delete(path: Path, upload_root: Path, max_bytes: int) -> bytes:
 
 
 def delete_upload(path: Path, root: Path) -> None:
-    """Remove the file and its <sha256> folder (if now empty)."""
+    """Remove the file and the folders above it that it leaves empty (up to, not including, root)."""
     try:
         path.unlink(missing_ok=True)
-        if path.parent != root and path.parent.is_relative_to(root):
-            path.parent.rmdir()
+        folder = path.parent
+        while folder != root and folder.is_relative_to(root):
+            folder.rmdir()
+            folder = folder.parent
     except OSError:
-        pass  # folder shared with another upload, or already gone
+        pass  # a folder still holds another upload, or is already gone
 
 
 def files_under(root: Path) -> list[Path]:

@@ -162,3 +162,25 @@ def test_paths_outside_the_upload_folder_are_never_read(live_app, tmp_path):
     assert "event: error" in answer
     assert "data:image" not in answer
     assert secret.exists()  # and never deleted either
+
+
+def test_identical_uploads_at_the_same_time_all_work(live_app, photo):
+    """Gradio files uploads by content hash; each request must still get its own copy to read and delete."""
+    import threading
+
+    results, errors = [], []
+
+    def call() -> None:
+        try:
+            own = Client(live_app.url, verbose=False, download_files=False)
+            results.append(own.predict(handle_file(photo), 2, api_name="/upscale"))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(results) == 6
+    assert [p for p in live_app.studio.upload_root.rglob("*") if p.is_file()] == []
