@@ -1,0 +1,85 @@
+"""Memory: process RSS after 200 edits from 20 browser sessions that then close, against RSS after warm-up.
+
+Runs the whole app in this process and drives the Studio page's own handlers (upload, run,
+tab closed) for 20 sessions at once, 10 edits each, mixing operations; then every tab closes.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from types import SimpleNamespace
+
+import psutil
+
+from bench.common import table, temp_dir
+
+SESSIONS, EDITS = 20, 10
+PLAN = [  # (operation, prompt) in turn; inpaint needs a painted mask and is covered by the browser tests
+    ("instruct_edit", "make it snowy"), ("restyle", "ink drawing"), ("upscale", ""),
+    ("remove_background", ""), ("outpaint", ""),
+]
+
+
+def rss_mb() -> float:
+    gc.collect()
+    return psutil.Process().memory_info().rss / 1e6
+
+
+def main() -> str:
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from app import create_app
+    from config import Settings
+    from tests import samples
+    from ui.handlers import StudioHandlers
+    from ui.views import image_data
+
+    data = temp_dir("memory")
+    settings = Settings(_env_file=None, model_profile="tiny", data_dir=data, preload_operation="")
+    studio = create_app(settings).state.studio
+    handlers = StudioHandlers(studio.service, studio.sessions, studio.upload_root)
+
+    def session_edits(name: str, edits: int) -> None:
+        request = SimpleNamespace(session_hash=name)
+        photo = image_data(samples.noise(256, 192, seed=hash(name) % 1000), "photo.png")
+        handlers.upload(photo, "instruct_edit", request)
+        for i in range(edits):
+            op, prompt = PLAN[i % len(PLAN)]
+            handlers.run(op, prompt, None, ["right"], 25, 2, 0.6, None, 2, None, None, request)
+
+    session_edits("warm-up", 2 * len(PLAN))  # every model loaded, first-call costs paid
+    handlers.close(SimpleNamespace(session_hash="warm-up"))
+    baseline = rss_mb()
+
+    names = [f"tab-{i}" for i in range(SESSIONS)]
+    for round_ in range(EDITS):  # all 20 tabs open at once, taking turns
+        for name in names:
+            if round_ == 0:
+                handlers.upload(image_data(samples.noise(256, 192, seed=len(name)), "p.png"), "instruct_edit",
+                                SimpleNamespace(session_hash=name))
+            op, prompt = PLAN[round_ % len(PLAN)]
+            handlers.run(op, prompt, None, ["right"], 25, 2, 0.6, None, 2, None, None,
+                         SimpleNamespace(session_hash=name))
+    peak = rss_mb()
+    held = len(studio.sessions)
+    for name in names:
+        handlers.close(SimpleNamespace(session_hash=name))
+    after = rss_mb()
+    growth = (after - baseline) / baseline * 100
+    rows = [
+        ["after warm-up", f"{baseline:.0f}", ""],
+        [f"{SESSIONS} tabs open, {SESSIONS * EDITS} edits done ({held} sessions held)", f"{peak:.0f}",
+         f"{(peak - baseline) / baseline * 100:+.1f}%"],
+        ["all tabs closed", f"{after:.0f}", f"{growth:+.1f}%"],
+    ]
+    return (f"memory: RSS of the app process, {SESSIONS} sessions x {EDITS} edits (256x192 photos, tiny models)\n"
+            + table(["moment", "RSS MB", "vs warm-up"], rows)
+            + f"\ntarget: growth under 10% once tabs close -> {'met' if growth < 10 else 'NOT met'}"
+            + f" ({len(studio.sessions)} sessions left in memory)")
+
+
+if __name__ == "__main__":
+    print(main())
+    sys.exit(0)
