@@ -73,7 +73,7 @@ class StudioHandlers:
 
     # --- page
 
-    def page_load(self) -> str:
+    def page_load(self) -> dict:
         status = self.service.status()
         demo_ops = [OPERATIONS[op_id].label for op_id, s in status.items() if s["weights"] == "tiny"]
         if not demo_ops:

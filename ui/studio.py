@@ -28,7 +28,9 @@ def build_studio(service: EditService, sessions: SessionStore, upload_root: Path
     first = OPERATIONS[DEFAULT_OPERATION]
     device_queue = {"concurrency_id": "device", "concurrency_limit": settings.max_batch_size}
 
-    with gr.Blocks(title="Studio", analytics_enabled=False, delete_cache=(60, 120)) as demo:
+    # delete_cache is the backstop for uploads no handler ever read (a tab closed mid-upload):
+    # every 2 minutes, files older than 10 minutes (longer than any queue wait) are deleted.
+    with gr.Blocks(title="Studio", analytics_enabled=False, delete_cache=(120, 600)) as demo:
         banner = gr.Markdown(visible=False, elem_id="demo-banner")
         with gr.Tab("Studio"), gr.Row(equal_height=False):
             with gr.Column(scale=1):

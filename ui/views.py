@@ -18,6 +18,7 @@ from pipelines.images import bytes_from_data_url, sniff_format, thumbnail, to_da
 from ui.session import HistoryEntry, StudioSession
 
 PAINTER_MAX_SIDE = 1024  # the brush canvas needs no more; the mask is scaled to the picture
+DISPLAY_MAX_SIDE = 1600  # the before/after slider shows this much; Download gives the full picture
 
 
 def image_data(image: Image.Image, name: str) -> dict[str, Any]:
@@ -35,7 +36,12 @@ def slider_value(entry: HistoryEntry | None) -> list[dict] | None:
     if entry is None:
         return None
     before = entry.parent.image if entry.parent is not None else entry.image
-    return [image_data(before, "before.png"), image_data(entry.image, "after.png")]
+    return [image_data(fit_display(before), "before.png"), image_data(fit_display(entry.image), "after.png")]
+
+
+def fit_display(image: Image.Image, max_side: int = DISPLAY_MAX_SIDE) -> Image.Image:
+    """A copy small enough to send to the page quickly (the page scales it down anyway)."""
+    return thumbnail(image, max_side) if max(image.size) > max_side else image
 
 
 def history_value(session: StudioSession) -> list[dict]:
@@ -75,9 +81,7 @@ def result_info(entry: HistoryEntry | None, duration_ms: int | None = None, weig
 def painter_value(entry: HistoryEntry | None) -> dict | None:
     if entry is None:
         return None
-    shown = entry.image.copy()
-    shown.thumbnail((PAINTER_MAX_SIDE, PAINTER_MAX_SIDE), Image.Resampling.LANCZOS)
-    return {"image": to_data_url(shown), "mask": None}
+    return {"image": to_data_url(fit_display(entry.image, PAINTER_MAX_SIDE)), "mask": None}
 
 
 def mask_from_painter(value: Any, size: tuple[int, int], *, max_bytes: int) -> Image.Image | None:
