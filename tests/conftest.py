@@ -173,7 +173,8 @@ def browser():
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM,
         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-              "--no-first-run", "--disable-sync"],
+              "--no-first-run", "--disable-sync",
+              "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],  # a test-pattern webcam
     )
     yield browser
     browser.close()

@@ -110,3 +110,34 @@ def test_cancel_stops_a_long_run(studio, photo, live_app):
     assert studio.history_count() == 1
     last = live_app.studio.service.usage.recent(1)[0]
     assert last["status"] == "cancelled"
+
+
+@pytest.fixture
+def camera_page(browser, live_app):
+    context = browser.new_context(permissions=["camera", "clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    StudioPage(page, live_app.url)
+    yield page
+    context.close()
+
+
+def test_a_photo_can_be_pasted(camera_page):
+    camera_page.evaluate("""async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 80; canvas.height = 60;
+      canvas.getContext('2d').fillRect(0, 0, 80, 60);
+      const blob = await new Promise(done => canvas.toBlob(done, 'image/png'));
+      await navigator.clipboard.write([new ClipboardItem({'image/png': blob})]);
+    }""")
+    camera_page.click("#photo button[aria-label='Paste from clipboard']")
+    camera_page.wait_for_function("document.querySelector('#result-info').innerText.includes('Original · 80×60')")
+
+
+def test_a_photo_can_be_taken_with_the_webcam(camera_page):
+    camera_page.click("#photo button[aria-label='Capture from camera']")
+    camera_page.click("#photo button:has-text('Click to Access Webcam')")
+    camera_page.wait_for_function(  # the fake camera is streaming
+        "(v => v && v.readyState >= 2 && v.videoWidth > 0)(document.querySelector('#photo video'))"
+    )
+    camera_page.click("#photo button[aria-label='capture photo']")
+    camera_page.wait_for_function("/Original · \\d+×\\d+/.test(document.querySelector('#result-info').innerText)")
