@@ -48,10 +48,9 @@ class EditRequest:
 
 @dataclass(frozen=True)
 class Limits:
-    """Sizes that depend on the deployment and on whether demo weights are in use."""
+    """Sizes that depend on whether demo weights are in use (they are kept small and fast)."""
 
     working_pixels: int
-    max_output_pixels: int
 
 
 @dataclass

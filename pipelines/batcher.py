@@ -13,6 +13,7 @@ same key (same operation, model, size and settings), up to `max_batch_size`.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +57,7 @@ class DeviceQueue:
         self._cond = threading.Condition()
         self._waiting: list[Job] = []
         self._busy = False
-        self.batches_run: list[int] = []  # sizes of the batches run so far (tests, bench)
+        self.batches_run: deque[int] = deque(maxlen=1000)  # sizes of recent batches (tests, bench)
 
     def submit(self, job: Job) -> Any:
         """Run `job` (possibly together with others) and return its output, or raise its error."""

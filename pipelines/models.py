@@ -269,12 +269,6 @@ class ModelManager:
 
             torch.cuda.empty_cache()
 
-    def unload_all(self) -> None:
-        with self._lock:
-            for entry in list(self._entries.values()):
-                if entry.base is None:
-                    self._unload(entry)
-
     # ------------------------------------------------------------ reporting
 
     def describe(self, spec: ModelSpec) -> dict[str, Any]:

@@ -106,7 +106,7 @@ class EditService:
 
     def limits(self, weights: str) -> Limits:
         working = self.settings.tiny_working_pixels if weights == "tiny" else self.settings.max_working_pixels
-        return Limits(working_pixels=working, max_output_pixels=self.settings.max_input_pixels)
+        return Limits(working_pixels=working)
 
     def status(self) -> dict[str, dict]:
         """Per operation: its default model, which weights it runs on, whether it is loaded."""

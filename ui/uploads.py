@@ -107,6 +107,3 @@ def delete_upload(path: Path, root: Path) -> None:
     except OSError:
         pass  # a folder still holds another upload, or is already gone
 
-
-def files_under(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []

@@ -78,7 +78,7 @@ def test_batch_size_one_means_no_batching():
     model = SlowModel(steps=2)
     queue = DeviceQueue(1)
     submit_many(queue, [Job("k", i, model) for i in range(3)])
-    assert queue.batches_run == [1, 1, 1]
+    assert list(queue.batches_run) == [1, 1, 1]
 
 
 def test_cancel_stops_a_lone_run_within_one_step():
