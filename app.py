@@ -18,7 +18,11 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from starlette.middleware.sessions import SessionMiddleware
 
+from auth.accounts import Accounts
+from auth.dependency import make_auth_dependency
+from auth.routes import auth_router
 from config import Settings
 from pipelines.batcher import DeviceQueue
 from pipelines.device import zero_gpu_wrapper
@@ -39,6 +43,7 @@ class Studio:
     settings: Settings
     engine: Engine
     service: EditService
+    accounts: Accounts
     sessions: SessionStore
     upload_root: Path
 
@@ -60,8 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     models = ModelManager(settings)
     queue = DeviceQueue(settings.max_batch_size, wrap=zero_gpu_wrapper(settings.zero_gpu_duration_s))
     service = EditService(settings, models, queue, UsageLog(engine))
+    accounts = Accounts(engine, settings)
+    identify = make_auth_dependency(accounts)
     sessions = SessionStore(max_history=settings.max_history, idle_s=settings.session_idle_s)
-    studio = Studio(settings, engine, service, sessions, upload_root)
+    studio = Studio(settings, engine, service, accounts, sessions, upload_root)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Studio", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.studio = studio
+    # authlib keeps the OAuth state in a signed cookie of its own, only under /auth
+    app.add_middleware(
+        SessionMiddleware, secret_key=settings.secret_key.get_secret_value(), session_cookie="studio_oauth",
+        path="/auth", max_age=600, same_site=settings.cookie_samesite, https_only=settings.cookie_secure,
+    )
+    app.include_router(auth_router(accounts))
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -82,14 +95,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "operations": service.status(),
         }
 
-    demo = build_studio(service, sessions, upload_root)
-    add_upload_route(app, demo, upload_root, settings.max_upload_bytes)
+    demo = build_studio(service, sessions, upload_root, accounts)
+    add_upload_route(app, demo, upload_root, settings.max_upload_bytes, identify)
     # Every FastAPI route goes above this line: Gradio mounted at "/" shadows later ones.
     demo.queue(max_size=settings.queue_max_size)
     app = gr.mount_gradio_app(
         app, demo, path="/",
         css=CSS, footer_links=["api"], run_history=False, mcp_server=False,
-        max_file_size=settings.max_upload_bytes, show_error=True,
+        max_file_size=settings.max_upload_bytes, show_error=True, auth_dependency=identify,
     )
     # Gradio checks that file paths in a request point into its upload folder only once
     # `has_launched` is set, which launch() does and mount_gradio_app() does not. Without this a
@@ -110,7 +123,7 @@ def main() -> None:
     log.info("Studio on http://%s:%d (models: %s)", settings.host, settings.port, settings.model_profile)
     uvicorn.run(
         app, host=settings.host, port=settings.port, access_log=settings.access_log,
-        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+        proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
     )
 
 

@@ -29,6 +29,32 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     access_log: bool = False  # access logs name uploaded files; off unless asked for
 
+    # --- accounts
+    brand_name: str = "Studio"
+    session_cookie_name: str = "studio_session"  # Gradio's own HF OAuth uses "session"
+    cookie_samesite: Literal["lax", "strict", "none"] = "lax"  # "none" for the Spaces iframe
+    session_idle_days: float = 14.0
+    session_max_days: float = 30.0
+    magic_link_minutes: int = 15
+    magic_link_per_address_per_hour: int = 5
+    magic_link_per_ip_per_hour: int = 20
+    trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For/-Proto to believe ("*" behind Spaces)
+    oauth_timeout_s: float = 10.0
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    github_authorize_url: str = "https://github.com/login/oauth/authorize"
+    github_token_url: str = "https://github.com/login/oauth/access_token"  # noqa: S105 - a URL
+    github_api_url: str = "https://api.github.com/"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Studio <no-reply@localhost>"
+
     # --- storage
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: SQLite file under data_dir
@@ -84,7 +110,14 @@ class Settings(BaseSettings):
     def _refuse_default_secrets(self) -> Settings:
         if self.environment != "development" and self.secret_key.get_secret_value() == DEFAULT_SECRET:
             raise ValueError("SECRET_KEY must be set to a random value outside development")
+        if self.public_url:
+            self.public_url = self.public_url.rstrip("/")
         return self
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Secure cookies when served over https, and always with SameSite=None (browsers insist)."""
+        return (self.public_url or "").startswith("https://") or self.cookie_samesite == "none"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -53,6 +53,7 @@ class EditService:
         *,
         on_progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
+        user_id: int | None = None,
     ) -> EditResult:
         run_id = uuid.uuid4().hex
         started = time.perf_counter()
@@ -102,7 +103,7 @@ class EditService:
         except Exception as exc:
             raise _as_run_failed(exc, run_id, op.id) from exc
         finally:
-            self._record(run_id, op.id, model_id, weights, status, started, request.image)
+            self._record(run_id, user_id, op.id, model_id, weights, status, started, request.image)
 
     def limits(self, weights: str) -> Limits:
         working = self.settings.tiny_working_pixels if weights == "tiny" else self.settings.max_working_pixels
@@ -132,12 +133,13 @@ class EditService:
         thread.start()
         return thread
 
-    def _record(self, run_id: str, op_id: str, model_id: str, weights: str, status: str,
+    def _record(self, run_id: str, user_id: int | None, op_id: str, model_id: str, weights: str, status: str,
                 started: float, image: Image.Image) -> None:
         if self.usage is None:
             return
         record = RunRecord(
             run_id=run_id,
+            user_id=user_id,
             operation=op_id,
             model_id=model_id,
             weights=weights,

@@ -16,6 +16,7 @@ STATUSES = ("ok", "failed", "cancelled", "rejected")
 @dataclass(frozen=True)
 class RunRecord:
     run_id: str
+    user_id: int | None
     operation: str
     model_id: str
     weights: str
@@ -35,6 +36,7 @@ class UsageLog:
             conn.execute(
                 usage_events.insert().values(
                     run_id=run.run_id,
+                    user_id=run.user_id,
                     operation=run.operation,
                     model_id=run.model_id[:200],
                     weights=run.weights,

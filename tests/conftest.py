@@ -53,9 +53,22 @@ def tiny_models(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory, tiny_models) -> Settings:
+def settings(tmp_path_factory, tiny_models, oidc_provider, github, mailbox) -> Settings:
+    """The app under test, with Google, GitHub and SMTP pointed at real servers on loopback."""
+    from tests.auth.github_server import CLIENT_ID, CLIENT_SECRET
+
     data = tmp_path_factory.mktemp("data")
-    return make_settings(data, tiny_models)
+    return make_settings(
+        data, tiny_models,
+        google_client_id="studio-google", google_client_secret="studio-google-secret",
+        google_discovery_url=f"{oidc_provider}/.well-known/openid-configuration",
+        github_client_id=CLIENT_ID, github_client_secret=CLIENT_SECRET,
+        github_authorize_url=f"{github.url}/login/oauth/authorize",
+        github_token_url=f"{github.url}/login/oauth/access_token", github_api_url=f"{github.url}/",
+        oauth_timeout_s=2.0,
+        smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_tls="none", smtp_from="Studio <studio@example.com>",
+        magic_link_per_address_per_hour=5, magic_link_per_ip_per_hour=1000,
+    )
 
 
 def make_settings(data: Path, tiny_models: Path, **overrides) -> Settings:
@@ -105,6 +118,79 @@ def database_url(request, tmp_path) -> str:
     return request.getfixturevalue("postgres_schema_url")
 
 
+# ------------------------------------------------------------------ servers on loopback
+
+
+def serve_in_thread(app) -> tuple[str, object, threading.Thread]:
+    """Run an ASGI app with uvicorn on a free loopback port; returns (base URL, server, thread)."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+class GitHub:
+    def __init__(self, url: str, state) -> None:
+        self.url, self.state = url, state
+
+
+@pytest.fixture(scope="session")
+def github() -> Iterator[GitHub]:
+    from tests.auth.github_server import GitHubState, github_app
+
+    state = GitHubState()
+    url, server, thread = serve_in_thread(github_app(state))
+    yield GitHub(url, state)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[str]:
+    """A real OpenID Connect provider (oidc-provider-mock) standing in for Google."""
+    import oidc_provider_mock
+
+    with oidc_provider_mock.run_server_in_thread() as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+class Mailbox:
+    """What an SMTP server on loopback (aiosmtpd) received."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def last_to(self, address: str):
+        found = [m for m in self.messages if address in m["To"]]
+        return found[-1] if found else None
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox(free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    yield box
+    controller.stop()
+
+
 # ------------------------------------------------------------------ the app, served
 
 
@@ -113,6 +199,22 @@ class LiveApp:
         self.url = url
         self.app = app
         self.studio = app.state.studio
+
+    def new_user(self, email: str | None = None):
+        email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
+        return self.studio.accounts.users.create(email)
+
+    def api_key(self, email: str | None = None) -> str:
+        user = self.new_user(email)
+        key, _ = self.studio.accounts.api_keys.create(user.id, "tests")
+        return key
+
+    def session_cookie(self, email: str | None = None) -> dict:
+        """A signed-in browser cookie for a new user, as Playwright's add_cookies wants it."""
+        user = self.new_user(email)
+        token = self.studio.accounts.start_session(user, "pytest")
+        host = self.url.split("//", 1)[1].split(":", 1)[0]
+        return {"name": self.studio.settings.session_cookie_name, "value": token, "domain": host, "path": "/"}
 
 
 class LogRecorder(logging.Handler):
@@ -140,21 +242,11 @@ def app_logs() -> Iterator[LogRecorder]:
 
 @pytest.fixture(scope="session")
 def live_app(settings, app_logs) -> Iterator[LiveApp]:
-    import uvicorn
-
     from app import create_app
 
-    port = free_port()
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    yield LiveApp(f"http://127.0.0.1:{port}/", app)
+    url, server, thread = serve_in_thread(app)
+    yield LiveApp(f"{url}/", app)
     server.should_exit = True
     thread.join(timeout=10)
 

@@ -45,6 +45,7 @@ def test_no_file_holds_the_pictures_after_a_browser_session(browser, live_app, t
     samples.noise(120, 90, seed=21).save(source)
 
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    context.add_cookies([live_app.session_cookie()])
     page = context.new_page()
     studio = StudioPage(page, live_app.url)
     studio.upload(source)

@@ -23,7 +23,9 @@ from pipelines.errors import UserError
 from pipelines.geometry import DIRECTIONS
 from pipelines.registry import OPERATIONS
 from pipelines.service import EditService
+from ui.account import AccountHandlers
 from ui.handlers import decode_upload, run_edit, user_error
+from ui.uploads import delete_upload
 from ui.views import image_data
 
 
@@ -44,7 +46,7 @@ def _fields() -> dict[str, gr.components.Component]:
     }
 
 
-def add_api_endpoints(service: EditService, upload_root: Path) -> None:
+def add_api_endpoints(service: EditService, upload_root: Path, account: AccountHandlers) -> None:
     """Call inside a gr.Blocks context."""
     settings = service.settings
     with gr.Group(visible=False):
@@ -54,7 +56,7 @@ def add_api_endpoints(service: EditService, upload_root: Path) -> None:
         run_id = gr.Textbox(label="run_id")
         for op in OPERATIONS.values():
             gr.Button(visible=False).click(
-                make_endpoint(op, service, upload_root),
+                make_endpoint(op, service, upload_root, account),
                 [fields[name] for name in op.inputs],
                 [result, seed, run_id],
                 api_name=op.id,
@@ -66,18 +68,25 @@ def add_api_endpoints(service: EditService, upload_root: Path) -> None:
             )
 
 
-def make_endpoint(op: Operation, service: EditService, upload_root: Path) -> Callable[..., tuple]:
+def make_endpoint(
+    op: Operation, service: EditService, upload_root: Path, account: AccountHandlers
+) -> Callable[..., tuple]:
     """A function whose signature is exactly the operation's inputs, so the API docs name them."""
     settings = service.settings
 
     def endpoint(*args: Any) -> tuple:
-        *values, _request, progress = args
+        *values, request, progress = args
         given = dict(zip(op.inputs, values, strict=True))
+        try:
+            user = account.require_user(request)  # api_visibility is no security boundary: check here
+        except gr.Error:
+            discard_uploads(given, upload_root)
+            raise
         try:
             edit = _request_from(op, given, upload_root, settings)
         except UserError as exc:
             raise user_error(exc) from None
-        outcome = run_edit(service, edit, progress)
+        outcome = run_edit(service, edit, user.id, progress)
         return image_data(outcome.image, f"{op.id}.png"), outcome.seed, outcome.run_id
 
     parameters = [
@@ -94,6 +103,16 @@ def make_endpoint(op: Operation, service: EditService, upload_root: Path) -> Cal
     endpoint.__name__ = endpoint.__qualname__ = op.id
     endpoint.__doc__ = op.help
     return endpoint
+
+
+def discard_uploads(given: dict[str, Any], upload_root: Path) -> None:
+    """A refused call still must not leave its pictures in the upload folder."""
+    for name in ("image", "mask"):
+        payload = given.get(name)
+        if isinstance(payload, dict) and payload.get("path"):
+            path = Path(payload["path"]).resolve()
+            if path.is_relative_to(upload_root.resolve()):
+                delete_upload(path, upload_root.resolve())
 
 
 def _request_from(op: Operation, given: dict[str, Any], upload_root: Path, settings: Any) -> EditRequest:

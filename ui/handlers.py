@@ -18,6 +18,7 @@ from pipelines.images import decode_image
 from pipelines.registry import OPERATIONS
 from pipelines.service import EditService, ProgressFn
 from ui import views
+from ui.account import AccountHandlers
 from ui.session import SessionStore, StudioSession
 from ui.uploads import take_upload
 
@@ -36,10 +37,10 @@ def user_error(exc: Exception) -> gr.Error:
     return gr.Error(str(exc), title="Could not run", print_exception=False)
 
 
-def run_edit(service: EditService, request: EditRequest, progress: gr.Progress, cancel: Any = None):
+def run_edit(service: EditService, request: EditRequest, user_id: int, progress: gr.Progress, cancel: Any = None):
     """The one way both the page and the API run an edit: errors become gr.Error sentences."""
     try:
-        return service.run(request, on_progress=progress_reporter(progress), cancel=cancel)
+        return service.run(request, on_progress=progress_reporter(progress), cancel=cancel, user_id=user_id)
     except (UserError, RunFailed) as exc:
         raise user_error(exc) from None
 
@@ -50,11 +51,14 @@ def decode_upload(payload: Any, upload_root: Path, settings: Settings):
 
 
 class StudioHandlers:
-    def __init__(self, service: EditService, sessions: SessionStore, upload_root: Path) -> None:
+    def __init__(
+        self, service: EditService, sessions: SessionStore, upload_root: Path, account: AccountHandlers
+    ) -> None:
         self.service = service
         self.settings = service.settings
         self.sessions = sessions
         self.upload_root = upload_root
+        self.account = account
 
     def _session(self, request: gr.Request) -> StudioSession:
         return self.sessions.get(request.session_hash or "anonymous")
@@ -93,14 +97,16 @@ class StudioHandlers:
 
     def upload(self, payload: Any, operation: str, request: gr.Request) -> tuple:
         session = self._session(request)
-        if not payload:  # the visitor cleared the picture
-            session.entries, session.position = [], -1
-            return self._view(session, operation)
         try:
             image = decode_upload(payload, self.upload_root, self.settings)
         except UserError as exc:
             raise user_error(exc) from None
         session.start(image)
+        return self._view(session, operation)
+
+    def clear(self, operation: str, request: gr.Request) -> tuple:
+        session = self._session(request)
+        session.clear()
         return self._view(session, operation)
 
     # --- the operation picker
@@ -129,6 +135,7 @@ class StudioHandlers:
         strength: float, seed: float | None, steps: float | None, guidance: float | None, model: str | None,
         request: gr.Request, progress: gr.Progress = gr.Progress(),
     ) -> tuple:
+        user = self.account.require_user(request)
         session = self._session(request)
         entry = session.current
         if entry is None:
@@ -154,7 +161,7 @@ class StudioHandlers:
         )
         cancel = session.begin_run()
         try:
-            result = run_edit(self.service, edit, progress, cancel)
+            result = run_edit(self.service, edit, user.id, progress, cancel)
         except RunCancelled:
             gr.Info("Cancelled. Nothing was changed.")
             return (gr.skip(),) * 5

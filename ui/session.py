@@ -39,6 +39,9 @@ class StudioSession:
         self.entries = [HistoryEntry(image=image, label="Original")]
         self.position = 0
 
+    def clear(self) -> None:
+        self.entries, self.position = [], -1
+
     def add(self, image: Image.Image, label: str, *, seed: int | None, run_id: str) -> HistoryEntry:
         """A result, made from the current entry, becomes the newest entry and the current one."""
         entry = HistoryEntry(image=image, label=label, parent=self.current, seed=seed, run_id=run_id)

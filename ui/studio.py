@@ -6,9 +6,11 @@ from pathlib import Path
 
 import gradio as gr
 
+from auth.accounts import Accounts
 from pipelines.geometry import DIRECTIONS
 from pipelines.registry import OPERATIONS
 from pipelines.service import EditService
+from ui.account import AccountHandlers, build_account_tab, build_signin_bar
 from ui.api import add_api_endpoints
 from ui.handlers import StudioHandlers
 from ui.painter import mask_painter
@@ -19,12 +21,17 @@ CSS = """
 #demo-banner { background: var(--color-accent-soft); border-radius: 8px; padding: 0.5em 1em; }
 .studio-download { display: inline-block; padding: 0.4em 0.9em; border-radius: 8px;
                    border: 1px solid var(--border-color-primary); text-decoration: none; }
+.signin-providers { display: flex; gap: 0.5em; flex-wrap: wrap; align-items: center; }
+.signin-lead { font-weight: 600; margin-right: 0.25em; }
+.signin-provider { display: inline-block; padding: 0.4em 0.9em; border-radius: 8px; text-decoration: none;
+                   border: 1px solid var(--border-color-primary); background: var(--background-fill-primary); }
 """
 
 
-def build_studio(service: EditService, sessions: SessionStore, upload_root: Path) -> gr.Blocks:
+def build_studio(service: EditService, sessions: SessionStore, upload_root: Path, accounts: Accounts) -> gr.Blocks:
     settings = service.settings
-    handlers = StudioHandlers(service, sessions, upload_root)
+    account = AccountHandlers(accounts)
+    handlers = StudioHandlers(service, sessions, upload_root, account)
     first = OPERATIONS[DEFAULT_OPERATION]
     device_queue = {"concurrency_id": "device", "concurrency_limit": settings.max_batch_size}
 
@@ -32,6 +39,7 @@ def build_studio(service: EditService, sessions: SessionStore, upload_root: Path
     # every 2 minutes, files older than 10 minutes (longer than any queue wait) are deleted.
     with gr.Blocks(title="Studio", analytics_enabled=False, delete_cache=(120, 600)) as demo:
         banner = gr.Markdown(visible=False, elem_id="demo-banner")
+        guest_bar, user_bar, signed_in_as, email, send_link, signin_status = build_signin_bar(accounts)
         with gr.Tab("Studio"), gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 photo = gr.Image(
@@ -72,12 +80,19 @@ def build_studio(service: EditService, sessions: SessionStore, upload_root: Path
                     label="History (click a picture to keep editing from it)", columns=6, height=160,
                     allow_preview=False, buttons=[], elem_id="history",
                 )
-        add_api_endpoints(service, upload_root)
+        build_account_tab(account)
+        add_api_endpoints(service, upload_root, account)
 
         view = [slider, history, download, info, painter]
         demo.load(handlers.page_load, None, banner)
+        demo.load(account.bars, None, [guest_bar, user_bar, signed_in_as])
+        for trigger in (send_link.click, email.submit):
+            trigger(account.email_link, email, signin_status, api_visibility="private")
         demo.unload(handlers.close)
-        photo.input(handlers.upload, [photo, operation], view, preprocess=False, postprocess=False)
+        # `upload` fires once with the file for every source (file, paste, webcam); `input` may fire first
+        # with nothing while a pasted picture is still uploading.
+        photo.upload(handlers.upload, [photo, operation], view, preprocess=False, postprocess=False)
+        photo.clear(handlers.clear, operation, view, postprocess=False)
         operation.change(
             handlers.choose_operation, operation,
             [op_help, prompt, painter, extend_row, scale, strength, advanced, model],

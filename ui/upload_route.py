@@ -9,16 +9,19 @@ it is registered before Gradio is mounted, so it answers /gradio_api/upload inst
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import gradio as gr
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from gradio import route_utils, routes
 
 
-def add_upload_route(app: FastAPI, blocks: gr.Blocks, upload_root: Path, max_bytes: int) -> None:
-    @app.post("/gradio_api/upload", include_in_schema=False)
+def add_upload_route(
+    app: FastAPI, blocks: gr.Blocks, upload_root: Path, max_bytes: int, identify: Callable[..., Awaitable[str]]
+) -> None:
+    @app.post("/gradio_api/upload", include_in_schema=False, dependencies=[Depends(identify)])
     async def upload(request: Request, upload_id: str | None = None):
         folder = upload_root / secrets.token_hex(8)
         try:

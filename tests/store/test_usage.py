@@ -13,7 +13,7 @@ from store.usage import RunRecord, UsageLog
 
 
 def record(run_id: str, status: str = "ok") -> RunRecord:
-    return RunRecord(run_id, "inpaint", "some/model", "tiny", status, 123, 0.31)
+    return RunRecord(run_id, 42, "inpaint", "some/model", "tiny", status, 123, 0.31)
 
 
 @pytest.fixture
@@ -30,7 +30,8 @@ def test_migrations_create_the_table_and_can_run_twice(engine):
     migrate(engine)
     columns = {c["name"] for c in sa.inspect(engine).get_columns("usage_events")}
     assert columns == {
-        "id", "run_id", "operation", "model_id", "weights", "status", "duration_ms", "input_megapixels", "created_at"
+        "id", "run_id", "user_id", "operation", "model_id", "weights", "status", "duration_ms", "input_megapixels",
+        "created_at",
     }
     # no prompt text and no pixels have anywhere to go
     assert not columns & {"prompt", "image", "mask", "pixels", "text"}

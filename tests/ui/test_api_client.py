@@ -33,8 +33,13 @@ EXPECTED = {  # (size, mode) for a 64x48 RGB input
 
 
 @pytest.fixture(scope="module")
-def client(live_app) -> Client:
-    return Client(live_app.url, verbose=False, download_files=False)
+def key(live_app) -> str:
+    return live_app.api_key()
+
+
+@pytest.fixture(scope="module")
+def client(live_app, key) -> Client:
+    return Client(live_app.url, verbose=False, download_files=False, headers={"Authorization": f"Bearer {key}"})
 
 
 @pytest.fixture
@@ -148,23 +153,25 @@ def test_mask_problems_are_explained(client, photo, tmp_path):
         client.predict(handle_file(photo), handle_file(str(wrong)), "x", api_name="/inpaint")
 
 
-def call_raw(base_url: str, api_name: str, data: list) -> str:
+def call_raw(base_url: str, api_name: str, data: list, key: str) -> str:
     """POST /gradio_api/call/<api> with a hand-made payload, return the event stream's text."""
-    event = httpx.post(f"{base_url}gradio_api/call/{api_name}", json={"data": data}).json()["event_id"]
-    with httpx.stream("GET", f"{base_url}gradio_api/call/{api_name}/{event}", timeout=60) as stream:
+    headers = {"Authorization": f"Bearer {key}"}
+    event = httpx.post(f"{base_url}gradio_api/call/{api_name}", json={"data": data}, headers=headers).json()
+    url = f"{base_url}gradio_api/call/{api_name}/{event['event_id']}"
+    with httpx.stream("GET", url, timeout=60, headers=headers) as stream:
         return "".join(stream.iter_text())
 
 
-def test_paths_outside_the_upload_folder_are_never_read(live_app, tmp_path):
+def test_paths_outside_the_upload_folder_are_never_read(live_app, key, tmp_path):
     secret = tmp_path / "secret.png"
     secret.write_bytes(samples.png(32, 32))  # a real picture: it must not be read because of where it is
-    answer = call_raw(live_app.url, "upscale", [{"path": str(secret), "meta": {"_type": "gradio.FileData"}}, 2])
+    answer = call_raw(live_app.url, "upscale", [{"path": str(secret), "meta": {"_type": "gradio.FileData"}}, 2], key)
     assert "event: error" in answer
     assert "data:image" not in answer
     assert secret.exists()  # and never deleted either
 
 
-def test_identical_uploads_at_the_same_time_all_work(live_app, photo):
+def test_identical_uploads_at_the_same_time_all_work(live_app, key, photo):
     """Gradio files uploads by content hash; each request must still get its own copy to read and delete."""
     import threading
 
@@ -172,7 +179,7 @@ def test_identical_uploads_at_the_same_time_all_work(live_app, photo):
 
     def call() -> None:
         try:
-            own = Client(live_app.url, verbose=False, download_files=False)
+            own = Client(live_app.url, verbose=False, download_files=False, headers={"Authorization": f"Bearer {key}"})
             results.append(own.predict(handle_file(photo), 2, api_name="/upscale"))
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)

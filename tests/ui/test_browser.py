@@ -15,6 +15,7 @@ from tests.ui.studio_page import StudioPage
 @pytest.fixture
 def studio(browser, live_app):
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    context.add_cookies([live_app.session_cookie()])
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -115,6 +116,7 @@ def test_cancel_stops_a_long_run(studio, photo, live_app):
 @pytest.fixture
 def camera_page(browser, live_app):
     context = browser.new_context(permissions=["camera", "clipboard-read", "clipboard-write"])
+    context.add_cookies([live_app.session_cookie()])
     page = context.new_page()
     StudioPage(page, live_app.url)
     yield page

@@ -1,0 +1,73 @@
+"""Everything account-related the app needs, in one object built once in app.py."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+
+from auth.api_keys import ApiKeys
+from auth.magic_links import MagicLinks
+from auth.mailer import Mailer
+from auth.providers import build_oauth
+from auth.rate_limit import RateLimiter
+from auth.sessions import Sessions
+from auth.users import User, Users
+from config import Settings
+
+GUEST = "guest"
+USER_PREFIX = "user:"
+
+
+class Accounts:
+    def __init__(self, engine: Engine, settings: Settings, mailer: Mailer | None = None) -> None:
+        self.settings = settings
+        self.users = Users(engine)
+        self.sessions = Sessions(
+            engine, idle=timedelta(days=settings.session_idle_days), lifetime=timedelta(days=settings.session_max_days)
+        )
+        self.api_keys = ApiKeys(engine)
+        self.magic_links = MagicLinks(engine, settings, RateLimiter(engine), mailer or Mailer(settings))
+        self.oauth = build_oauth(settings)
+
+    @property
+    def providers(self) -> list[str]:
+        """The OAuth providers this deployment has credentials for."""
+        return [name for name in ("google", "github") if self.oauth.create_client(name) is not None]
+
+    def start_session(self, user: User, user_agent: str | None) -> str:
+        return self.sessions.create(user.id, describe_device(user_agent))
+
+    def user_from_username(self, username: str | None) -> User | None:
+        """The user Gradio's auth dependency named (see auth/dependency.py), if still there."""
+        if not username or not username.startswith(USER_PREFIX):
+            return None
+        try:
+            return self.users.get(int(username[len(USER_PREFIX):]))
+        except ValueError:
+            return None
+
+
+def username_for(user_id: int) -> str:
+    return f"{USER_PREFIX}{user_id}"
+
+
+def describe_device(user_agent: str | None) -> str:
+    """'Firefox on Windows'-style, for the list of active sessions. No IP addresses are kept."""
+    agent = user_agent or ""
+    browser = next(
+        (name for pattern, name in (
+            (r"Edg/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/", "Firefox"), (r"Chrom(e|ium)/", "Chrome"),
+            (r"Safari/", "Safari"), (r"python-httpx|gradio_client|python-requests", "Python client"),
+        ) if re.search(pattern, agent)),
+        "a browser",
+    )
+    system = next(
+        (name for pattern, name in (
+            (r"Android", "Android"), (r"iPhone|iPad", "iOS"), (r"Windows", "Windows"), (r"Mac OS X|Macintosh", "macOS"),
+            (r"Linux", "Linux"),
+        ) if re.search(pattern, agent)),
+        None,
+    )
+    return f"{browser} on {system}" if system else browser

@@ -1,0 +1,136 @@
+"""Google (OpenID Connect) and GitHub (OAuth2) through authlib's Starlette client.
+
+Every endpoint is a setting, so tests point them at providers on loopback. A sign-in yields a
+Profile only with a verified e-mail address; anything else is a SignInFailed with a sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.starlette_client import OAuth
+from starlette.requests import Request
+
+from auth.tokens import normalize_email
+from config import Settings
+from pipelines.errors import UserError
+
+log = logging.getLogger(__name__)
+
+LABELS = {"google": "Google", "github": "GitHub"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    provider: str
+    subject: str
+    email: str
+    name: str | None
+
+
+class SignInFailed(Exception):
+    """Why a sign-in did not complete, in words for the visitor."""
+
+
+def _http_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(timeouts, other HTTP errors) of every HTTP library authlib may use: httpx, or httpx2 when installed."""
+    timeouts: list[type[Exception]] = [httpx.TimeoutException]
+    failures: list[type[Exception]] = [httpx.HTTPError]
+    try:
+        import httpx2
+    except ImportError:
+        pass
+    else:
+        timeouts.append(httpx2.TimeoutException)
+        failures.append(httpx2.HTTPError)
+    return tuple(timeouts), tuple(failures)
+
+
+TIMEOUTS, HTTP_ERRORS = _http_exceptions()
+
+
+def build_oauth(settings: Settings) -> OAuth:
+    oauth = OAuth()
+    client_kwargs = {"timeout": settings.oauth_timeout_s}
+    if settings.google_client_id:
+        oauth.register(
+            "google",
+            client_id=settings.google_client_id,
+            client_secret=_secret(settings.google_client_secret),
+            server_metadata_url=settings.google_discovery_url,
+            client_kwargs={"scope": "openid email profile", **client_kwargs},
+        )
+    if settings.github_client_id:
+        oauth.register(
+            "github",
+            client_id=settings.github_client_id,
+            client_secret=_secret(settings.github_client_secret),
+            authorize_url=settings.github_authorize_url,
+            access_token_url=settings.github_token_url,
+            api_base_url=settings.github_api_url,
+            client_kwargs={"scope": "read:user user:email", **client_kwargs},
+        )
+    return oauth
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+async def finish_sign_in(oauth: OAuth, provider: str, request: Request) -> Profile:
+    """Exchange the callback's code for a token and read a verified profile."""
+    client = oauth.create_client(provider)
+    label = LABELS[provider]
+    if "error" in request.query_params:
+        reason = request.query_params.get("error")
+        if reason == "access_denied":
+            raise SignInFailed(f"You cancelled the sign-in with {label}. Nothing was changed.")
+        raise SignInFailed(f"{label} did not sign you in ({reason[:60]}). Please try again.")
+    try:
+        token = await client.authorize_access_token(request)
+        profile = await (_google(token) if provider == "google" else _github(client, token))
+    except OAuthError as exc:
+        log.warning("%s sign-in refused: %s", provider, exc.error)
+        raise SignInFailed(
+            f"The sign-in with {label} could not be completed (it may have expired or been used already). "
+            "Please start again."
+        ) from None
+    except TIMEOUTS:
+        raise SignInFailed(f"{label} did not answer in time. Please try again in a moment.") from None
+    except HTTP_ERRORS as exc:
+        log.warning("%s sign-in failed: %s", provider, type(exc).__name__)
+        raise SignInFailed(f"{label} could not be reached. Please try again in a moment.") from None
+    return profile
+
+
+async def _google(token: dict) -> Profile:
+    claims = token.get("userinfo") or {}
+    if not claims.get("sub") or not claims.get("email"):
+        raise SignInFailed("Google did not share an e-mail address, which this site needs to sign you in.")
+    if claims.get("email_verified") not in (True, "true"):
+        raise SignInFailed("Your Google e-mail address is not verified. Verify it with Google, then try again.")
+    return Profile("google", str(claims["sub"]), _email(claims["email"], "Google"), claims.get("name"))
+
+
+async def _github(client, token: dict) -> Profile:
+    account = await client.get("user", token=token)
+    account.raise_for_status()
+    user = account.json()
+    emails = await client.get("user/emails", token=token)
+    emails.raise_for_status()
+    primary = next((e for e in emails.json() if e.get("primary") and e.get("verified")), None)
+    if primary is None:
+        raise SignInFailed(
+            "Your GitHub account has no verified primary e-mail address. Verify one on GitHub, then try again."
+        )
+    return Profile("github", str(user["id"]), _email(primary["email"], "GitHub"), user.get("name") or user.get("login"))
+
+
+def _email(raw: str, label: str) -> str:
+    try:
+        return normalize_email(raw)
+    except UserError:
+        raise SignInFailed(f"{label} gave an e-mail address this site cannot use.") from None

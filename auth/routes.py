@@ -1,0 +1,137 @@
+"""The sign-in routes: OAuth redirects and callbacks, magic links, signing out.
+
+Every failure answers with a page that says what happened, and creates no session.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from auth import pages
+from auth.accounts import Accounts
+from auth.magic_links import LinkInvalid, TooManyRequests
+from auth.mailer import MailUnavailable
+from auth.providers import LABELS, SignInFailed, finish_sign_in
+from auth.tokens import safe_next
+from auth.users import User
+from pipelines.errors import UserError
+
+
+def base_url(accounts: Accounts, request: Request) -> str:
+    """PUBLIC_URL when set (right behind an HTTPS proxy), else what the request says."""
+    return accounts.settings.public_url or str(request.base_url).rstrip("/")
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def auth_router(accounts: Accounts) -> APIRouter:
+    settings = accounts.settings
+    brand = settings.brand_name
+    router = APIRouter(prefix="/auth", include_in_schema=False)
+
+    def signed_in(user: User, request: Request, next_path: str) -> Response:
+        token = accounts.start_session(user, request.headers.get("user-agent"))
+        response = RedirectResponse(safe_next(next_path), status_code=303)
+        set_session_cookie(response, token)
+        return response
+
+    def set_session_cookie(response: Response, token: str) -> None:
+        response.set_cookie(
+            settings.session_cookie_name, token,
+            max_age=int(timedelta(days=settings.session_max_days).total_seconds()),
+            path="/", httponly=True, secure=settings.cookie_secure, samesite=settings.cookie_samesite,
+            partitioned=settings.cookie_samesite == "none",
+        )
+
+    def signed_out(request: Request) -> Response:
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(settings.session_cookie_name, path="/", secure=settings.cookie_secure,
+                               httponly=True, samesite=settings.cookie_samesite)
+        return response
+
+    # ------------------------------------------------------------------ Google and GitHub
+
+    @router.get("/login/{provider}")
+    async def login(provider: str, request: Request, next: str | None = None) -> Response:
+        if provider not in accounts.providers:
+            return pages.message(brand, "Sign-in unavailable", "That way of signing in is not set up here.", 404)
+        request.session.clear()
+        request.session["next"] = safe_next(next)
+        client = accounts.oauth.create_client(provider)
+        try:
+            return await client.authorize_redirect(request, f"{base_url(accounts, request)}/auth/callback/{provider}")
+        except Exception:  # noqa: BLE001 - discovery document unreachable, and the like
+            label = LABELS[provider]
+            return pages.message(brand, "Sign-in unavailable", f"{label} could not be reached. Please try again.", 502)
+
+    @router.get("/callback/{provider}")
+    async def callback(provider: str, request: Request) -> Response:
+        if provider not in accounts.providers:
+            return pages.message(brand, "Sign-in unavailable", "That way of signing in is not set up here.", 404)
+        next_path = request.session.get("next", "/")
+        try:
+            profile = await finish_sign_in(accounts.oauth, provider, request)
+        except SignInFailed as failure:
+            request.session.clear()
+            return pages.message(brand, "Not signed in", str(failure), 400)
+        request.session.clear()
+        user = await run_in_threadpool(
+            accounts.users.sign_in, profile.provider, profile.subject, profile.email, profile.name
+        )
+        return signed_in(user, request, next_path)
+
+    # ------------------------------------------------------------------ magic links
+
+    @router.post("/email")
+    def email_link(request: Request, email: str = Form(""), next: str | None = Form(None)) -> Response:
+        """Ask for a sign-in link. The answer is the same whether or not the address has an account."""
+        try:
+            text = accounts.magic_links.request(
+                email, client_ip=client_ip(request), base_url=base_url(accounts, request), next_path=next
+            )
+        except UserError as exc:
+            return JSONResponse({"message": str(exc)}, status_code=400)
+        except TooManyRequests as exc:
+            return JSONResponse({"message": str(exc)}, status_code=429, headers={"Retry-After": "3600"})
+        except MailUnavailable as exc:
+            return JSONResponse({"message": str(exc)}, status_code=503)
+        return JSONResponse({"message": text})
+
+    @router.get("/magic")
+    def confirm(token: str = "") -> Response:
+        if not token:
+            return pages.message(brand, "Not signed in", "This sign-in link is not valid.", 400)
+        return pages.confirm_magic_link(brand, token)
+
+    @router.post("/magic")
+    def redeem(request: Request, token: str = Form("")) -> Response:
+        try:
+            email, next_path = accounts.magic_links.redeem(token)
+        except LinkInvalid as failure:
+            return pages.message(brand, "Not signed in", str(failure), 400)
+        user = accounts.users.sign_in("email", email, email)
+        return signed_in(user, request, next_path)
+
+    # ------------------------------------------------------------------ signing out
+
+    @router.post("/logout")
+    def logout(request: Request) -> Response:
+        session = accounts.sessions.resolve(request.cookies.get(settings.session_cookie_name))
+        if session is not None:
+            accounts.sessions.revoke(session.id, session.user_id)
+        return signed_out(request)
+
+    @router.post("/logout-all")
+    def logout_everywhere(request: Request) -> Response:
+        session = accounts.sessions.resolve(request.cookies.get(settings.session_cookie_name))
+        if session is not None:
+            accounts.sessions.revoke_all(session.user_id)
+        return signed_out(request)
+
+    return router
