@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         SessionMiddleware, secret_key=settings.secret_key.get_secret_value(), session_cookie="studio_oauth",
         path="/auth", max_age=600, same_site=settings.cookie_samesite, https_only=settings.cookie_secure,
+        partitioned=settings.cookie_samesite == "none",
     )
     app.include_router(auth_router(accounts))
 

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from auth.api_keys import ApiKeys
 from auth.magic_links import MagicLinks
 from auth.mailer import Mailer
-from auth.providers import build_oauth
+from auth.providers import build_oauth, configured_providers
 from auth.rate_limit import RateLimiter
 from auth.sessions import Sessions
 from auth.users import User, Users
 from config import Settings
+
+if TYPE_CHECKING:
+    from authlib.integrations.starlette_client import OAuth
 
 GUEST = "guest"
 USER_PREFIX = "user:"
@@ -29,12 +34,11 @@ class Accounts:
         )
         self.api_keys = ApiKeys(engine)
         self.magic_links = MagicLinks(engine, settings, RateLimiter(engine), mailer or Mailer(settings))
-        self.oauth = build_oauth(settings)
+        self.providers = configured_providers(settings)
 
-    @property
-    def providers(self) -> list[str]:
-        """The OAuth providers this deployment has credentials for."""
-        return [name for name in ("google", "github") if self.oauth.create_client(name) is not None]
+    @cached_property
+    def oauth(self) -> OAuth:
+        return build_oauth(self.settings)
 
     def start_session(self, user: User, user_agent: str | None) -> str:
         return self.sessions.create(user.id, describe_device(user_agent))

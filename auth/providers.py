@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.starlette_client import OAuth
 from starlette.requests import Request
 
 from auth.tokens import normalize_email
 from config import Settings
 from pipelines.errors import UserError
+
+if TYPE_CHECKING:  # authlib is imported when sign-in is first used, not at start-up
+    from authlib.integrations.starlette_client import OAuth
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,15 @@ def _http_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[Exceptio
 TIMEOUTS, HTTP_ERRORS = _http_exceptions()
 
 
+def configured_providers(settings: Settings) -> list[str]:
+    """The OAuth providers this deployment has credentials for."""
+    return [name for name, client_id in (("google", settings.google_client_id), ("github", settings.github_client_id))
+            if client_id]
+
+
 def build_oauth(settings: Settings) -> OAuth:
+    from authlib.integrations.starlette_client import OAuth
+
     oauth = OAuth()
     client_kwargs = {"timeout": settings.oauth_timeout_s}
     if settings.google_client_id:
@@ -82,6 +92,8 @@ def _secret(value) -> str | None:
 
 async def finish_sign_in(oauth: OAuth, provider: str, request: Request) -> Profile:
     """Exchange the callback's code for a token and read a verified profile."""
+    from authlib.integrations.base_client import OAuthError
+
     client = oauth.create_client(provider)
     label = LABELS[provider]
     if "error" in request.query_params:

@@ -46,8 +46,10 @@ def auth_router(accounts: Accounts) -> APIRouter:
             settings.session_cookie_name, token,
             max_age=int(timedelta(days=settings.session_max_days).total_seconds()),
             path="/", httponly=True, secure=settings.cookie_secure, samesite=settings.cookie_samesite,
-            partitioned=settings.cookie_samesite == "none",
         )
+        if settings.cookie_samesite == "none":  # a third-party iframe: ask for a partitioned cookie (CHIPS)
+            name, value = response.raw_headers[-1]  # Python < 3.14 cannot write the attribute itself
+            response.raw_headers[-1] = (name, value + b"; Partitioned")
 
     def signed_out(request: Request) -> Response:
         response = RedirectResponse("/", status_code=303)

@@ -11,15 +11,15 @@ import sys
 import threading
 import time
 
-from bench.common import bench_env, free_port, photo, serve, stop, table, temp_dir, wait_until_up
+from bench.common import api_key, bench_env, free_port, photo, serve, stop, table, temp_dir, wait_until_up
 
 CALLERS, BURSTS = 8, 5
 
 
-def burst_throughput(url: str, image_path: str) -> float:
+def burst_throughput(url: str, image_path: str, headers: dict[str, str]) -> float:
     from gradio_client import Client, handle_file
 
-    clients = [Client(url, verbose=False, download_files=False) for _ in range(CALLERS)]
+    clients = [Client(url, verbose=False, download_files=False, headers=headers) for _ in range(CALLERS)]
     start = threading.Barrier(CALLERS + 1)
     errors: list[Exception] = []
 
@@ -45,13 +45,14 @@ def burst_throughput(url: str, image_path: str) -> float:
 
 def measure(batch_size: int, data, image_path: str) -> float:
     port = free_port()
-    process = serve(["app.py"], bench_env(data, MAX_BATCH_SIZE=str(batch_size), PRELOAD_OPERATION="instruct_edit"),
-                    port)
+    env = bench_env(data, MAX_BATCH_SIZE=str(batch_size), PRELOAD_OPERATION="instruct_edit")
+    headers = api_key(env)
+    process = serve(["app.py"], env, port)
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_until_up(url, process=process)
-        burst_throughput(url, image_path)  # warm-up: model loaded, first-call costs paid
-        return statistics.median(burst_throughput(url, image_path) for _ in range(BURSTS))
+        burst_throughput(url, image_path, headers)  # warm-up: model loaded, first-call costs paid
+        return statistics.median(burst_throughput(url, image_path, headers) for _ in range(BURSTS))
     finally:
         stop(process)
 

@@ -38,6 +38,16 @@ def bench_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+def api_key(env: dict[str, str]) -> dict[str, str]:
+    """A user and an API key in the app's database (manage.py); returns the headers that carry it."""
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+    run("create-user", "bench@example.com")
+    key = run("api-key", "bench@example.com").strip().splitlines()[-1]
+    return {"Authorization": f"Bearer {key}"}
+
+
 def serve(script: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
     env = dict(env, PORT=str(port))
     return subprocess.Popen(

@@ -33,16 +33,21 @@ def main() -> str:
     from app import create_app
     from config import Settings
     from tests import samples
+    from ui.account import AccountHandlers
     from ui.handlers import StudioHandlers
     from ui.views import image_data
 
     data = temp_dir("memory")
     settings = Settings(_env_file=None, model_profile="tiny", data_dir=data, preload_operation="")
     studio = create_app(settings).state.studio
-    handlers = StudioHandlers(studio.service, studio.sessions, studio.upload_root)
+    handlers = StudioHandlers(studio.service, studio.sessions, studio.upload_root, AccountHandlers(studio.accounts))
+    username = f"user:{studio.accounts.users.create('bench@example.com').id}"
+
+    def tab(name: str) -> SimpleNamespace:
+        return SimpleNamespace(session_hash=name, username=username)
 
     def session_edits(name: str, edits: int) -> None:
-        request = SimpleNamespace(session_hash=name)
+        request = tab(name)
         photo = image_data(samples.noise(256, 192, seed=hash(name) % 1000), "photo.png")
         handlers.upload(photo, "instruct_edit", request)
         for i in range(edits):
@@ -50,22 +55,21 @@ def main() -> str:
             handlers.run(op, prompt, None, ["right"], 25, 2, 0.6, None, 2, None, None, request)
 
     session_edits("warm-up", 2 * len(PLAN))  # every model loaded, first-call costs paid
-    handlers.close(SimpleNamespace(session_hash="warm-up"))
+    handlers.close(tab("warm-up"))
     baseline = rss_mb()
 
     names = [f"tab-{i}" for i in range(SESSIONS)]
     for round_ in range(EDITS):  # all 20 tabs open at once, taking turns
         for name in names:
             if round_ == 0:
-                handlers.upload(image_data(samples.noise(256, 192, seed=len(name)), "p.png"), "instruct_edit",
-                                SimpleNamespace(session_hash=name))
+                photo = image_data(samples.noise(256, 192, seed=len(name)), "p.png")
+                handlers.upload(photo, "instruct_edit", tab(name))
             op, prompt = PLAN[round_ % len(PLAN)]
-            handlers.run(op, prompt, None, ["right"], 25, 2, 0.6, None, 2, None, None,
-                         SimpleNamespace(session_hash=name))
+            handlers.run(op, prompt, None, ["right"], 25, 2, 0.6, None, 2, None, None, tab(name))
     peak = rss_mb()
     held = len(studio.sessions)
     for name in names:
-        handlers.close(SimpleNamespace(session_hash=name))
+        handlers.close(tab(name))
     after = rss_mb()
     growth = (after - baseline) / baseline * 100
     rows = [

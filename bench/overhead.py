@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from bench.common import (
+    api_key,
     bench_env,
     free_port,
     median_ms,
@@ -52,7 +53,8 @@ def main() -> str:
     try:
         wait_until_up(f"http://127.0.0.1:{app_port}/", process=app)
         wait_until_up(f"http://127.0.0.1:{bare_port}/", process=bare)
-        app_client = Client(f"http://127.0.0.1:{app_port}/", verbose=False, download_files=False)
+        app_client = Client(f"http://127.0.0.1:{app_port}/", verbose=False, download_files=False,
+                            headers=api_key(env))
         bare_client = Client(f"http://127.0.0.1:{bare_port}/", verbose=False, download_files=False)
 
         def full_app() -> None:

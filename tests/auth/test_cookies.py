@@ -1,0 +1,96 @@
+"""Cookie flags and redirect URIs follow the deployment: PUBLIC_URL, SameSite, the Spaces iframe."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.middleware.sessions import SessionMiddleware
+
+from auth.accounts import Accounts
+from auth.mailer import Mailer
+from auth.routes import auth_router
+from config import Settings
+from store.db import create_engine, migrate
+
+
+class Outbox(Mailer):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.texts: list[str] = []
+
+    def send(self, to: str, subject: str, text: str, *, console_line: str) -> None:
+        self.texts.append(text)
+
+
+def auth_app(tmp_path, **overrides) -> tuple[TestClient, Outbox]:
+    settings = Settings(_env_file=None, data_dir=tmp_path, github_client_id="id", github_client_secret="s",
+                        **overrides)
+    engine = create_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    outbox = Outbox(settings)
+    app = FastAPI()
+    app.add_middleware(SessionMiddleware, secret_key="k", session_cookie="studio_oauth", path="/auth")
+    app.include_router(auth_router(Accounts(engine, settings, outbox)))
+    return TestClient(app, base_url="http://testserver", follow_redirects=False), outbox
+
+
+def sign_in_by_link(client: TestClient, outbox: Outbox) -> str:
+    assert client.post("/auth/email", data={"email": "cookie@example.com"}).status_code == 200
+    token = parse_qs(urlparse(re.search(r"http\S+", outbox.texts[-1]).group(0)).query)["token"][0]
+    answer = client.post("/auth/magic", data={"token": token})
+    assert answer.status_code == 303
+    return answer.headers["set-cookie"]
+
+
+def test_local_development_cookie(tmp_path):
+    client, outbox = auth_app(tmp_path)
+    cookie = sign_in_by_link(client, outbox)
+    assert cookie.startswith("studio_session=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Secure" not in cookie and "Partitioned" not in cookie
+
+
+def test_https_public_url_makes_cookies_secure_and_builds_the_urls(tmp_path):
+    client, outbox = auth_app(tmp_path, public_url="https://studio.example.com/")
+    cookie = sign_in_by_link(client, outbox)
+    assert "Secure" in cookie and "SameSite=lax" in cookie
+    assert "https://studio.example.com/auth/magic?token=" in outbox.texts[-1]
+    start = client.get("/auth/login/github")
+    redirect_uri = parse_qs(urlparse(start.headers["location"]).query)["redirect_uri"][0]
+    assert redirect_uri == "https://studio.example.com/auth/callback/github"
+
+
+def test_the_spaces_iframe_option(tmp_path):
+    client, outbox = auth_app(tmp_path, public_url="https://me-studio.hf.space", cookie_samesite="none")
+    cookie = sign_in_by_link(client, outbox)
+    assert "SameSite=none" in cookie and "Secure" in cookie and "Partitioned" in cookie
+
+
+def test_every_sign_in_gets_a_new_session(tmp_path):
+    client, outbox = auth_app(tmp_path)
+    first = sign_in_by_link(client, outbox)
+    second = sign_in_by_link(client, outbox)
+    assert first.split(";")[0] != second.split(";")[0]
+
+
+def test_production_without_smtp_says_email_is_not_set_up(tmp_path):
+    settings = Settings(_env_file=None, data_dir=tmp_path, environment="production", secret_key="x" * 40)
+    engine = create_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    app = FastAPI()
+    app.include_router(auth_router(Accounts(engine, settings)))
+    answer = TestClient(app).post("/auth/email", data={"email": "a@example.com"})
+    assert answer.status_code == 503 and "not set up" in answer.json()["message"]
+
+
+@pytest.mark.parametrize("agent", [
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17 Safari/605.1",
+])
+def test_sessions_are_listed_by_device_without_ip_addresses(agent):
+    from auth.accounts import describe_device
+
+    assert describe_device(agent) in ("Chrome on Linux", "Safari on macOS")
