@@ -94,3 +94,24 @@ def test_sessions_are_listed_by_device_without_ip_addresses(agent):
     from auth.accounts import describe_device
 
     assert describe_device(agent) in ("Chrome on Linux", "Safari on macOS")
+
+
+def test_without_smtp_in_development_the_link_is_printed(tmp_path, capsys):
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    Mailer(settings).send("a@example.com", "subject", "body", console_line="sign-in link: http://x/auth/magic?token=t")
+    assert "sign-in link: http://x/auth/magic?token=t" in capsys.readouterr().out
+
+
+def test_an_smtp_server_that_is_down_gets_a_clear_answer(tmp_path):
+    from tests.conftest import free_port
+
+    settings = Settings(_env_file=None, data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=free_port(),
+                        smtp_tls="none")
+    engine = create_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    app = FastAPI()
+    accounts = Accounts(engine, settings)
+    app.include_router(auth_router(accounts))
+    answer = TestClient(app).post("/auth/email", data={"email": "down@example.com"})
+    assert answer.status_code == 503 and "could not send" in answer.json()["message"]
+    assert accounts.users.by_email("down@example.com") is None  # no account change
