@@ -12,40 +12,33 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from auth.accounts import Accounts
 from auth.dependency import make_auth_dependency
 from auth.routes import auth_router
+from billing.creem import CreemClient
+from billing.ledger import Ledger
+from billing.moderation import Moderation
+from billing.paid_runs import PaidRuns
+from billing.payments import Payments
+from billing.routes import billing_router
+from billing.sweeper import Sweeper
 from config import Settings
 from pipelines.batcher import DeviceQueue
 from pipelines.device import zero_gpu_wrapper
 from pipelines.models import ModelManager
 from pipelines.service import EditService
+from services import Studio
 from store.db import create_engine, migrate
 from store.usage import UsageLog
 from ui.session import SessionStore
 from ui.uploads import prepare_temp_dir
 
 log = logging.getLogger("studio")
-
-
-@dataclass
-class Studio:
-    """The running parts, kept on `app.state.studio` for tests and operators' scripts."""
-
-    settings: Settings
-    engine: Engine
-    service: EditService
-    accounts: Accounts
-    sessions: SessionStore
-    upload_root: Path
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -67,14 +60,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     service = EditService(settings, models, queue, UsageLog(engine))
     accounts = Accounts(engine, settings)
     identify = make_auth_dependency(accounts)
+    ledger = Ledger(engine, signup_credits=settings.signup_credits, hold_minutes=settings.hold_minutes)
+    creem = CreemClient(settings) if settings.creem_api_key else None
+    paid_runs = PaidRuns(service, ledger, Moderation(settings, creem))
+    payments = Payments(engine, settings, ledger, creem)
     sessions = SessionStore(max_history=settings.max_history, idle_s=settings.session_idle_s)
-    studio = Studio(settings, engine, service, accounts, sessions, upload_root)
+    studio = Studio(settings, engine, service, paid_runs, ledger, payments, accounts, sessions, upload_root)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.preload_operation:
             service.preload(settings.preload_operation)
+        sweeper = Sweeper(ledger)  # holds of runs that died with an earlier process, now and every minute
+        sweeper.start()
         yield
+        sweeper.stop()
         shutil.rmtree(upload_root, ignore_errors=True)
 
     app = FastAPI(title="Studio", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         partitioned=settings.cookie_samesite == "none",
     )
     app.include_router(auth_router(accounts))
+    app.include_router(billing_router(accounts, ledger, payments))
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "operations": service.status(),
         }
 
-    demo = build_studio(service, sessions, upload_root, accounts)
+    demo = build_studio(studio)
     add_upload_route(app, demo, upload_root, settings.max_upload_bytes, identify)
     # Every FastAPI route goes above this line: Gradio mounted at "/" shadows later ones.
     demo.queue(max_size=settings.queue_max_size)

@@ -55,6 +55,23 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "Studio <no-reply@localhost>"
 
+    # --- credits and Creem
+    signup_credits: int = 10
+    prices: CommaList = [  # operation:credits
+        "instruct_edit:4", "inpaint:3", "outpaint:4", "restyle:3", "remove_background:1", "upscale:2",
+    ]
+    price_per_megapixel: bool = False  # scale each price by the result's megapixels (at least 1x)
+    run_timeout_s: int = 600
+    hold_minutes: int = 30  # a hold older than this belongs to a run that died; the sweeper releases it
+    creem_api_key: SecretStr | None = None
+    creem_webhook_secret: SecretStr | None = None
+    creem_test_mode: bool = True
+    creem_api_url: str | None = None  # overrides the host (tests point it at a contract server)
+    creem_packs: CommaList = []  # product_id:credits for one-time packs
+    creem_subscriptions: CommaList = []  # product_id:credits per paid period
+    moderation_flag: Literal["allow", "deny"] = "deny"  # what a "flag" from Creem's moderation does
+    moderation_blocklist: CommaList = []  # words refused when Creem is not configured
+
     # --- storage
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: SQLite file under data_dir
@@ -99,7 +116,10 @@ class Settings(BaseSettings):
     queue_max_size: int = 64
     zero_gpu_duration_s: int = 60
 
-    @field_validator("trust_remote_code_models", "instruct_edit_models", mode="before")
+    @field_validator(
+        "trust_remote_code_models", "instruct_edit_models", "prices", "creem_packs", "creem_subscriptions",
+        "moderation_blocklist", mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -112,7 +132,27 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be set to a random value outside development")
         if self.public_url:
             self.public_url = self.public_url.rstrip("/")
+        for name in ("price_table", "pack_credits", "subscription_credits"):
+            getattr(self, name)  # malformed "id:number" lists fail at start, not at the first payment
         return self
+
+    @property
+    def price_table(self) -> dict[str, int]:
+        return _pairs(self.prices, "PRICES")
+
+    @property
+    def pack_credits(self) -> dict[str, int]:
+        return _pairs(self.creem_packs, "CREEM_PACKS")
+
+    @property
+    def subscription_credits(self) -> dict[str, int]:
+        return _pairs(self.creem_subscriptions, "CREEM_SUBSCRIPTIONS")
+
+    @property
+    def creem_base_url(self) -> str:
+        if self.creem_api_url:
+            return self.creem_api_url.rstrip("/")
+        return "https://test-api.creem.io" if self.creem_test_mode else "https://api.creem.io"
 
     @property
     def cookie_secure(self) -> bool:
@@ -130,3 +170,14 @@ class Settings(BaseSettings):
     @cached_property
     def tiny_models_path(self) -> Path:
         return self.tiny_model_dir or self.data_dir / "tiny-models"
+
+
+def _pairs(items: list[str], setting: str) -> dict[str, int]:
+    """["a:4", "b:10"] -> {"a": 4, "b": 10}; a clear error for anything else."""
+    table = {}
+    for item in items:
+        key, sep, number = item.rpartition(":")
+        if not sep or not key or not number.strip().isdigit():
+            raise ValueError(f"{setting}: expected entries like 'name:12', got {item!r}")
+        table[key.strip()] = int(number)
+    return table

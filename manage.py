@@ -4,15 +4,19 @@
     python manage.py create-user alice@example.com [--name "Alice"]
     python manage.py api-key alice@example.com [--name laptop]     # the key alone on the last line
     python manage.py list-users
+    python manage.py grant alice@example.com 100
+    python manage.py balance alice@example.com                     # prints the available credits
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import uuid
 
 from auth.accounts import Accounts
 from auth.tokens import normalize_email
+from billing.ledger import Ledger
 from config import Settings
 from pipelines.errors import UserError
 from store.db import create_engine, migrate
@@ -29,12 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("email")
     key.add_argument("--name", default="created with manage.py")
     commands.add_parser("list-users", help="list accounts")
+    grant = commands.add_parser("grant", help="give an account credits")
+    grant.add_argument("email")
+    grant.add_argument("credits", type=int)
+    balance = commands.add_parser("balance", help="print an account's available credits")
+    balance.add_argument("email")
     args = parser.parse_args(argv)
 
     settings = Settings()
     engine = create_engine(settings.sqlalchemy_url)
     migrate(engine)
     accounts = Accounts(engine, settings)
+    ledger = Ledger(engine, signup_credits=settings.signup_credits, hold_minutes=settings.hold_minutes)
     try:
         if args.command == "migrate":
             print("the database schema is up to date")
@@ -52,6 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "list-users":
             for user in accounts.users.all():
                 print(f"{user.id}\t{user.email}\t{user.name or ''}\t{user.created_at:%Y-%m-%d}")
+        elif args.command in ("grant", "balance"):
+            user = accounts.users.by_email(normalize_email(args.email))
+            if user is None:
+                print(f"no account for {args.email}", file=sys.stderr)
+                return 1
+            if args.command == "grant":
+                if args.credits <= 0:
+                    print("grant a positive number of credits", file=sys.stderr)
+                    return 2
+                ledger.grant(user.id, args.credits, kind="grant", source="operator",
+                             unique_key=f"operator:{uuid.uuid4().hex}")
+            print(ledger.balance(user.id).available)
     except UserError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -90,6 +90,10 @@ class Operation(ABC):
 
     # --- the four steps
 
+    def output_size(self, request: EditRequest) -> tuple[int, int]:
+        """The size of the picture a run will return (prices may scale with it)."""
+        return request.image.size
+
     def validate(self, request: EditRequest, settings: Settings) -> None:
         prompt = request.prompt or ""
         if len(prompt) > settings.max_prompt_chars:

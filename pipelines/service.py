@@ -38,6 +38,7 @@ class EditResult:
     duration_ms: int
     model_id: str
     weights: str
+    credits: int = 0  # what the run was charged (set by billing)
 
 
 class EditService:
@@ -54,17 +55,20 @@ class EditService:
         on_progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
         user_id: int | None = None,
+        run_id: str | None = None,
     ) -> EditResult:
-        run_id = uuid.uuid4().hex
+        run_id = run_id or uuid.uuid4().hex
         started = time.perf_counter()
         op = get_operation(request.operation)
         model_id = request.model or op.default_model(self.settings, request)
         weights, status = "real", "rejected"
         report = on_progress or (lambda done, total, what: None)
+        cancel = cancel or threading.Event()
+        timed_out = threading.Event()
+        timer = threading.Timer(self.settings.run_timeout_s, lambda: (timed_out.set(), cancel.set()))
+        timer.daemon = True
         try:
-            if model_id not in op.model_choices(self.settings):
-                raise UserError(f"{model_id!r} is not one of the models offered for {op.label.lower()}.")
-            op.validate(request, self.settings)
+            self.check(request)
             spec = self.models.spec(op, model_id)
             weights, status = spec.weights, "failed"
             if not self.models.is_loaded(spec):
@@ -77,9 +81,10 @@ class EditService:
                     key=(op.id, spec.key, batch_key),
                     item=prepared,
                     work=partial(op.forward, model),
-                    cancel=cancel or threading.Event(),
+                    cancel=cancel,
                     on_progress=lambda done, total: report(done, total, "Editing"),
                 )
+                timer.start()
                 output = self.queue.submit(job)
                 image = op.finish(prepared, output)
             report(1, 1, "Done")
@@ -96,6 +101,10 @@ class EditService:
             status = "rejected"
             raise
         except RunCancelled:
+            if timed_out.is_set():
+                raise RunFailed(
+                    f"The run took longer than {self.settings.run_timeout_s} s and was stopped. Nothing was changed."
+                ) from None
             status = "cancelled"
             raise
         except RunFailed:
@@ -103,7 +112,16 @@ class EditService:
         except Exception as exc:
             raise _as_run_failed(exc, run_id, op.id) from exc
         finally:
+            timer.cancel()
             self._record(run_id, user_id, op.id, model_id, weights, status, started, request.image)
+
+    def check(self, request: EditRequest) -> None:
+        """Refuse a request that cannot run (bad input, a model not offered), before anything is spent."""
+        op = get_operation(request.operation)
+        model_id = request.model or op.default_model(self.settings, request)
+        if model_id not in op.model_choices(self.settings):
+            raise UserError(f"{model_id!r} is not one of the models offered for {op.label.lower()}.")
+        op.validate(request, self.settings)
 
     def limits(self, weights: str) -> Limits:
         working = self.settings.tiny_working_pixels if weights == "tiny" else self.settings.max_working_pixels

@@ -95,3 +95,98 @@ rate_limit_hits = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_rate_limit_hits_bucket_created_at", "bucket", "created_at"),
 )
+
+# ------------------------------------------------------------------ credits
+
+# The hot row: what a user has. Changed only together with a ledger entry, in one transaction.
+credit_accounts = sa.Table(
+    "credit_accounts",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("balance", sa.Integer, nullable=False),  # credits owned, including those held for runs
+    sa.Column("reserved", sa.Integer, nullable=False),  # held for runs in progress
+    sa.Column("debt", sa.Integer, nullable=False),  # taken back after being spent; blocks spending
+    sa.Column("creem_customer_id", sa.String(64), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("balance >= 0", name="ck_credit_accounts_balance"),
+    sa.CheckConstraint("reserved >= 0", name="ck_credit_accounts_reserved"),
+    sa.CheckConstraint("reserved <= balance", name="ck_credit_accounts_reserved_le_balance"),
+    sa.CheckConstraint("debt >= 0", name="ck_credit_accounts_debt"),
+)
+
+# Append-only. The sums of amount, held and debt over a user's entries equal the account row.
+credit_entries = sa.Table(
+    "credit_entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # grant purchase subscription hold capture release refund ...
+    sa.Column("amount", sa.Integer, nullable=False),  # change of balance
+    sa.Column("held", sa.Integer, nullable=False),  # change of reserved
+    sa.Column("debt", sa.Integer, nullable=False),  # change of debt
+    sa.Column("source", sa.String(20), nullable=False),  # signup operator run creem sweeper
+    sa.Column("reference", sa.String(120), nullable=True),  # run id, order id, transaction id ...
+    sa.Column("unique_key", sa.String(160), nullable=False, unique=True),  # one entry per business event
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+credit_holds = sa.Table(
+    "credit_holds",
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # held captured released
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# ------------------------------------------------------------------ Creem
+
+billing_events = sa.Table(  # every webhook event applied, by Creem's event id
+    "billing_events",
+    metadata,
+    sa.Column("event_id", sa.String(80), primary_key=True),
+    sa.Column("event_type", sa.String(60), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+checkout_intents = sa.Table(  # our side of a checkout: its id travels as Creem's request_id
+    "checkout_intents",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("product_id", sa.String(80), nullable=False),
+    sa.Column("checkout_id", sa.String(80), nullable=True),
+    sa.Column("status", sa.String(12), nullable=False),  # created completed
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# What each payment granted, so a refund or a dispute can take back the right amount, once.
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("payment_key", sa.String(100), nullable=False, unique=True),  # order id (packs), transaction id
+    sa.Column("order_id", sa.String(80), nullable=True, index=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
+    sa.Column("product_id", sa.String(80), nullable=True),
+    sa.Column("credits", sa.Integer, nullable=False),  # granted (0 until the grant arrives)
+    sa.Column("amount_cents", sa.Integer, nullable=True),
+    sa.Column("currency", sa.String(8), nullable=True),
+    sa.Column("refunded_cents", sa.Integer, nullable=True),  # set by refund.created / dispute.created
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),  # Creem's subscription id
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("product_id", sa.String(80), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("status_at", sa.BigInteger, nullable=False),  # the event time that set it (ms): older events lose
+    sa.Column("current_period_end", sa.String(40), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -200,9 +200,14 @@ class LiveApp:
         self.app = app
         self.studio = app.state.studio
 
-    def new_user(self, email: str | None = None):
+    def new_user(self, email: str | None = None, credits: int = 10_000):
+        """An account with plenty of credits (tests about running out make their own)."""
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
-        return self.studio.accounts.users.create(email)
+        user = self.studio.accounts.users.create(email)
+        if credits:
+            self.studio.ledger.grant(user.id, credits, kind="grant", source="operator",
+                                     unique_key=f"test-grant:{uuid.uuid4().hex}")
+        return user
 
     def api_key(self, email: str | None = None) -> str:
         user = self.new_user(email)

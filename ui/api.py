@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -22,10 +22,12 @@ from pipelines.base import EditRequest, Operation
 from pipelines.errors import UserError
 from pipelines.geometry import DIRECTIONS
 from pipelines.registry import OPERATIONS
-from pipelines.service import EditService
 from ui.account import AccountHandlers
 from ui.handlers import decode_upload, run_edit, user_error
 from ui.uploads import delete_upload
+
+if TYPE_CHECKING:
+    from services import Studio
 from ui.views import image_data
 
 
@@ -46,9 +48,9 @@ def _fields() -> dict[str, gr.components.Component]:
     }
 
 
-def add_api_endpoints(service: EditService, upload_root: Path, account: AccountHandlers) -> None:
+def add_api_endpoints(studio: Studio, account: AccountHandlers) -> None:
     """Call inside a gr.Blocks context."""
-    settings = service.settings
+    settings = studio.settings
     with gr.Group(visible=False):
         fields = _fields()
         result = gr.Image(label="result")
@@ -56,7 +58,7 @@ def add_api_endpoints(service: EditService, upload_root: Path, account: AccountH
         run_id = gr.Textbox(label="run_id")
         for op in OPERATIONS.values():
             gr.Button(visible=False).click(
-                make_endpoint(op, service, upload_root, account),
+                make_endpoint(op, studio, account),
                 [fields[name] for name in op.inputs],
                 [result, seed, run_id],
                 api_name=op.id,
@@ -68,11 +70,9 @@ def add_api_endpoints(service: EditService, upload_root: Path, account: AccountH
             )
 
 
-def make_endpoint(
-    op: Operation, service: EditService, upload_root: Path, account: AccountHandlers
-) -> Callable[..., tuple]:
+def make_endpoint(op: Operation, studio: Studio, account: AccountHandlers) -> Callable[..., tuple]:
     """A function whose signature is exactly the operation's inputs, so the API docs name them."""
-    settings = service.settings
+    settings, upload_root = studio.settings, studio.upload_root
 
     def endpoint(*args: Any) -> tuple:
         *values, request, progress = args
@@ -86,7 +86,7 @@ def make_endpoint(
             edit = _request_from(op, given, upload_root, settings)
         except UserError as exc:
             raise user_error(exc) from None
-        outcome = run_edit(service, edit, user.id, progress)
+        outcome = run_edit(studio.paid_runs, edit, user.id, progress)
         return image_data(outcome.image, f"{op.id}.png"), outcome.seed, outcome.run_id
 
     parameters = [

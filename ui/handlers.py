@@ -7,19 +7,24 @@ so no result is written to Gradio's cache. Errors reach the page as sentences (g
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from billing.paid_runs import PaidRuns
+from billing.prices import base_price
 from config import Settings
 from pipelines.base import EditRequest
 from pipelines.errors import RunCancelled, RunFailed, UserError
 from pipelines.images import decode_image
 from pipelines.registry import OPERATIONS
-from pipelines.service import EditService, ProgressFn
+from pipelines.service import ProgressFn
 from ui import views
 from ui.account import AccountHandlers
-from ui.session import SessionStore, StudioSession
+
+if TYPE_CHECKING:
+    from services import Studio
+from ui.session import StudioSession
 from ui.uploads import take_upload
 
 
@@ -37,10 +42,13 @@ def user_error(exc: Exception) -> gr.Error:
     return gr.Error(str(exc), title="Could not run", print_exception=False)
 
 
-def run_edit(service: EditService, request: EditRequest, user_id: int, progress: gr.Progress, cancel: Any = None):
-    """The one way both the page and the API run an edit: errors become gr.Error sentences."""
+def run_edit(paid_runs: PaidRuns, request: EditRequest, user_id: int, progress: gr.Progress, cancel: Any = None):
+    """The one way both the page and the API run an edit: priced, held, charged on success only.
+
+    Errors become gr.Error sentences.
+    """
     try:
-        return service.run(request, on_progress=progress_reporter(progress), cancel=cancel, user_id=user_id)
+        return paid_runs.run(request, user_id, on_progress=progress_reporter(progress), cancel=cancel)
     except (UserError, RunFailed) as exc:
         raise user_error(exc) from None
 
@@ -51,13 +59,12 @@ def decode_upload(payload: Any, upload_root: Path, settings: Settings):
 
 
 class StudioHandlers:
-    def __init__(
-        self, service: EditService, sessions: SessionStore, upload_root: Path, account: AccountHandlers
-    ) -> None:
-        self.service = service
-        self.settings = service.settings
-        self.sessions = sessions
-        self.upload_root = upload_root
+    def __init__(self, studio: Studio, account: AccountHandlers) -> None:
+        self.service = studio.service
+        self.paid_runs = studio.paid_runs
+        self.settings = studio.settings
+        self.sessions = studio.sessions
+        self.upload_root = studio.upload_root
         self.account = account
 
     def _session(self, request: gr.Request) -> StudioSession:
@@ -161,14 +168,28 @@ class StudioHandlers:
         )
         cancel = session.begin_run()
         try:
-            result = run_edit(self.service, edit, user.id, progress, cancel)
+            result = run_edit(self.paid_runs, edit, user.id, progress, cancel)
         except RunCancelled:
             gr.Info("Cancelled. Nothing was changed.")
             return (gr.skip(),) * 5
         finally:
             session.end_run()
         session.add(result.image, op.label, seed=result.seed, run_id=result.run_id)
-        return self._view(session, operation, duration_ms=result.duration_ms, weights=result.weights)
+        return self._view(session, operation, duration_ms=result.duration_ms, weights=result.weights,
+                          credits=result.credits)
+
+    def run_label(self, operation: str, scale: int, directions: list[str], amount: float,
+                  request: gr.Request) -> dict:
+        """'Run · 4 credits': the price of what pressing Run would do, before it is pressed."""
+        entry = self._session(request).current
+        if entry is None:
+            credits = base_price(self.settings, operation)
+        else:
+            credits = self.paid_runs.price(EditRequest(
+                operation=operation, image=entry.image, scale=int(scale or 2), directions=tuple(directions or ()),
+                amount=amount,
+            ))
+        return gr.update(value=f"Run · {credits} credit{'s' if credits != 1 else ''}")
 
     def cancel(self, request: gr.Request) -> None:
         self._session(request).cancel()

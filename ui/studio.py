@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from auth.accounts import Accounts
+from billing.prices import base_price
 from pipelines.geometry import DIRECTIONS
 from pipelines.registry import OPERATIONS
-from pipelines.service import EditService
 from ui.account import AccountHandlers, build_account_tab, build_signin_bar
 from ui.api import add_api_endpoints
+from ui.credits import CreditHandlers, build_credits_tab
 from ui.handlers import StudioHandlers
 from ui.painter import mask_painter
-from ui.session import SessionStore
+
+if TYPE_CHECKING:
+    from services import Studio
 
 DEFAULT_OPERATION = "instruct_edit"
 CSS = """
@@ -28,10 +30,11 @@ CSS = """
 """
 
 
-def build_studio(service: EditService, sessions: SessionStore, upload_root: Path, accounts: Accounts) -> gr.Blocks:
-    settings = service.settings
-    account = AccountHandlers(accounts)
-    handlers = StudioHandlers(service, sessions, upload_root, account)
+def build_studio(studio: Studio) -> gr.Blocks:
+    settings = studio.settings
+    account = AccountHandlers(studio.accounts)
+    handlers = StudioHandlers(studio, account)
+    credits = CreditHandlers(settings, studio.ledger, studio.payments, account)
     first = OPERATIONS[DEFAULT_OPERATION]
     device_queue = {"concurrency_id": "device", "concurrency_limit": settings.max_batch_size}
 
@@ -39,7 +42,7 @@ def build_studio(service: EditService, sessions: SessionStore, upload_root: Path
     # every 2 minutes, files older than 10 minutes (longer than any queue wait) are deleted.
     with gr.Blocks(title="Studio", analytics_enabled=False, delete_cache=(120, 600)) as demo:
         banner = gr.Markdown(visible=False, elem_id="demo-banner")
-        guest_bar, user_bar, signed_in_as, email, send_link, signin_status = build_signin_bar(accounts)
+        guest_bar, user_bar, signed_in_as, email, send_link, signin_status = build_signin_bar(studio.accounts)
         with gr.Tab("Studio"), gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 photo = gr.Image(
@@ -65,7 +68,9 @@ def build_studio(service: EditService, sessions: SessionStore, upload_root: Path
                     choices = first.model_choices(settings)
                     model = gr.Dropdown(choices, value=choices[0], label="Model", elem_id="model")
                 with gr.Row():
-                    run = gr.Button("Run", variant="primary", elem_id="run")
+                    run = gr.Button(
+                        f"Run · {base_price(settings, first.id)} credits", variant="primary", elem_id="run"
+                    )
                     cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
             with gr.Column(scale=1):
                 slider = gr.ImageSlider(
@@ -80,10 +85,12 @@ def build_studio(service: EditService, sessions: SessionStore, upload_root: Path
                     label="History (click a picture to keep editing from it)", columns=6, height=160,
                     allow_preview=False, buttons=[], elem_id="history",
                 )
+        build_credits_tab(credits)
         build_account_tab(account)
-        add_api_endpoints(service, upload_root, account)
+        add_api_endpoints(studio, account)
 
         view = [slider, history, download, info, painter]
+        priced_by = [operation, scale, directions, amount]
         demo.load(handlers.page_load, None, banner)
         demo.load(account.bars, None, [guest_bar, user_bar, signed_in_as])
         for trigger in (send_link.click, email.submit):
@@ -91,8 +98,11 @@ def build_studio(service: EditService, sessions: SessionStore, upload_root: Path
         demo.unload(handlers.close)
         # `upload` fires once with the file for every source (file, paste, webcam); `input` may fire first
         # with nothing while a pasted picture is still uploading.
-        photo.upload(handlers.upload, [photo, operation], view, preprocess=False, postprocess=False)
+        photo.upload(handlers.upload, [photo, operation], view, preprocess=False, postprocess=False) \
+            .then(handlers.run_label, priced_by, run)
         photo.clear(handlers.clear, operation, view, postprocess=False)
+        for control in (operation, scale, directions, amount):  # the price on the button follows the choices
+            control.change(handlers.run_label, priced_by, run, api_visibility="private")
         operation.change(
             handlers.choose_operation, operation,
             [op_help, prompt, painter, extend_row, scale, strength, advanced, model],

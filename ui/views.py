@@ -63,7 +63,8 @@ def download_link(entry: HistoryEntry | None) -> str:
     )
 
 
-def result_info(entry: HistoryEntry | None, duration_ms: int | None = None, weights: str | None = None) -> str:
+def result_info(entry: HistoryEntry | None, duration_ms: int | None = None, weights: str | None = None,
+                credits: int | None = None) -> str:
     if entry is None:
         return ""
     parts = [f"**{html.escape(entry.label)}** · {entry.image.width}×{entry.image.height}"]
@@ -73,6 +74,8 @@ def result_info(entry: HistoryEntry | None, duration_ms: int | None = None, weig
         parts.append(f"run `{entry.run_id[:8]}`")
     if duration_ms is not None:
         parts.append(f"{duration_ms / 1000:.1f} s")
+    if credits:
+        parts.append(f"{credits} credit{'s' if credits != 1 else ''}")
     if weights == "tiny":
         parts.append("demo weights")
     return " · ".join(parts)

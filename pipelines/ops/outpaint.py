@@ -36,11 +36,13 @@ class Outpaint(DiffusionOperation):
     def tiny_model(self, model_id: str) -> str:
         return "inpaint"
 
+    def output_size(self, request: EditRequest) -> tuple[int, int]:
+        ext = plan_extension(request.image.size, list(request.directions), request.amount or DEFAULT_AMOUNT)
+        return request.image.width + ext.left + ext.right, request.image.height + ext.top + ext.bottom
+
     def validate(self, request: EditRequest, settings: Settings) -> None:
         super().validate(request, settings)
-        ext = plan_extension(request.image.size, list(request.directions), request.amount or DEFAULT_AMOUNT)
-        width = request.image.width + ext.left + ext.right
-        height = request.image.height + ext.top + ext.bottom
+        width, height = self.output_size(request)
         if width * height > settings.max_input_pixels:
             raise UserError(
                 f"The extended picture would be {width}×{height}, over the "

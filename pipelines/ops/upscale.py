@@ -56,12 +56,16 @@ class Upscale(Operation):
     def tiny_model(self, model_id: str) -> str:
         return "swin2sr-x4" if "x4" in model_id.lower() else "swin2sr-x2"
 
+    def output_size(self, request: EditRequest) -> tuple[int, int]:
+        scale = request.scale or 2
+        return request.image.width * scale, request.image.height * scale
+
     def validate(self, request: EditRequest, settings: Settings) -> None:
         super().validate(request, settings)
         scale = request.scale or 2
         if scale not in SCALES:
             raise UserError("Upscaling works by 2 or by 4.")
-        width, height = request.image.width * scale, request.image.height * scale
+        width, height = self.output_size(request)
         if width * height > settings.max_input_pixels:
             raise UserError(
                 f"Upscaled x{scale} the picture would be {width}×{height}, over the "

@@ -1,0 +1,222 @@
+"""The credit ledger: an append-only list of entries and a per-user account row, changed together.
+
+Every change is one transaction that inserts an entry with a unique business key (so the same
+payment, run or grant is never counted twice) and moves the account's three numbers by the
+entry's three deltas: `amount` (balance), `held` (reserved for runs) and `debt`. Summing a user's
+entries gives their account row: that invariant is what the tests check.
+
+Runs hold credits before the model works, capture them on success and release them on any
+failure. Holding is one conditional UPDATE (enough available, no debt), safe under concurrency
+on PostgreSQL (the WHERE is re-checked after a concurrent commit) and SQLite (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from auth.tokens import aware, now
+from pipelines.errors import UserError
+from store.tables import credit_accounts, credit_entries, credit_holds
+
+log = logging.getLogger(__name__)
+
+
+class InsufficientCredits(UserError):
+    """Not enough credits for a run. The message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Balance:
+    balance: int
+    reserved: int
+    debt: int
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.reserved
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    amount: int
+    held: int
+    debt: int
+    source: str
+    reference: str | None
+    created_at: datetime
+
+
+def insert_or_skip(conn: Connection, table: sa.Table, values: dict, conflict: list[str]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when the row was new."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    return conn.execute(statement).rowcount == 1
+
+
+class Ledger:
+    def __init__(self, engine: Engine, *, signup_credits: int, hold_minutes: int) -> None:
+        self.engine = engine
+        self.signup_credits = signup_credits
+        self.hold_for = timedelta(minutes=hold_minutes)
+
+    # ------------------------------------------------------------ reading
+
+    def balance(self, user_id: int) -> Balance:
+        """The account, opened with the sign-up grant the first time anyone looks."""
+        with self.engine.begin() as conn:
+            self.open(conn, user_id)
+            return self._balance(conn, user_id)
+
+    def history(self, user_id: int, limit: int = 50) -> list[Entry]:
+        query = (
+            sa.select(credit_entries).where(credit_entries.c.user_id == user_id)
+            .order_by(credit_entries.c.id.desc()).limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Entry(r.kind, r.amount, r.held, r.debt, r.source, r.reference, aware(r.created_at))
+                for r in conn.execute(query)
+            ]
+
+    @staticmethod
+    def _balance(conn: Connection, user_id: int, *, lock: bool = False) -> Balance:
+        query = sa.select(credit_accounts).where(credit_accounts.c.user_id == user_id)
+        row = conn.execute(query.with_for_update() if lock else query).one()  # lock: decide, then write
+        return Balance(row.balance, row.reserved, row.debt)
+
+    # ------------------------------------------------------------ the one way numbers change
+
+    def open(self, conn: Connection, user_id: int) -> None:
+        """Create the account row if missing, with its sign-up grant, inside `conn`'s transaction."""
+        created = insert_or_skip(
+            conn, credit_accounts,
+            {"user_id": user_id, "balance": 0, "reserved": 0, "debt": 0, "updated_at": now()}, ["user_id"],
+        )
+        if created and self.signup_credits:
+            self.apply(conn, user_id, "grant", amount=self.signup_credits, source="signup",
+                       unique_key=f"signup:{user_id}")
+
+    def apply(self, conn: Connection, user_id: int, kind: str, *, amount: int = 0, held: int = 0, debt: int = 0,
+              source: str, unique_key: str, reference: str | None = None) -> bool:
+        """Record one entry and move the account by its deltas; False if `unique_key` was already applied.
+
+        The account's CHECK constraints stop anything that would go below zero: the transaction fails.
+        """
+        moment = now()
+        new = insert_or_skip(conn, credit_entries, {
+            "user_id": user_id, "kind": kind, "amount": amount, "held": held, "debt": debt, "source": source,
+            "reference": reference, "unique_key": unique_key, "created_at": moment,
+        }, ["unique_key"])
+        if new:
+            a = credit_accounts.c
+            conn.execute(
+                credit_accounts.update().where(a.user_id == user_id)
+                .values(balance=a.balance + amount, reserved=a.reserved + held, debt=a.debt + debt, updated_at=moment)
+            )
+        return new
+
+    # ------------------------------------------------------------ grants and clawbacks
+
+    def grant(self, user_id: int, credits: int, *, kind: str, source: str, unique_key: str,
+              reference: str | None = None, conn: Connection | None = None) -> bool:
+        """Add credits; any debt is settled from them first."""
+        def work(c: Connection) -> bool:
+            self.open(c, user_id)
+            settle = min(self._balance(c, user_id, lock=True).debt, credits)
+            return self.apply(c, user_id, kind, amount=credits - settle, debt=-settle, source=source,
+                              unique_key=unique_key, reference=reference)
+        return self._in_transaction(conn, work)
+
+    def take_back(self, user_id: int, credits: int, *, kind: str, source: str, unique_key: str,
+                  reference: str | None = None, conn: Connection | None = None) -> bool:
+        """Remove credits (refund, chargeback); what was already spent becomes debt."""
+        def work(c: Connection) -> bool:
+            self.open(c, user_id)
+            take = min(credits, self._balance(c, user_id, lock=True).available)
+            return self.apply(c, user_id, kind, amount=-take, debt=credits - take, source=source,
+                              unique_key=unique_key, reference=reference)
+        return self._in_transaction(conn, work)
+
+    def _in_transaction(self, conn: Connection | None, work):
+        if conn is not None:
+            return work(conn)
+        with self.engine.begin() as own:
+            return work(own)
+
+    # ------------------------------------------------------------ runs: hold, capture, release
+
+    def hold(self, user_id: int, run_id: str, cost: int) -> None:
+        """Reserve `cost` credits for a run, or raise InsufficientCredits with the reason."""
+        moment = now()
+        with self.engine.begin() as conn:
+            self.open(conn, user_id)
+            a = credit_accounts.c
+            reserved = conn.execute(
+                credit_accounts.update()
+                .where(a.user_id == user_id, a.balance - a.reserved >= cost, a.debt == 0)
+                .values(reserved=a.reserved + cost, updated_at=moment)
+                .returning(a.reserved)
+            ).first()
+            if reserved is None:
+                raise self._refusal(conn, user_id, cost)
+            conn.execute(credit_entries.insert().values(
+                user_id=user_id, kind="hold", amount=0, held=cost, debt=0, source="run", reference=run_id,
+                unique_key=f"hold:{run_id}", created_at=moment,
+            ))
+            conn.execute(credit_holds.insert().values(
+                run_id=run_id, user_id=user_id, amount=cost, status="held", created_at=moment,
+                expires_at=moment + self.hold_for,
+            ))
+
+    def _refusal(self, conn: Connection, user_id: int, cost: int) -> InsufficientCredits:
+        account = self._balance(conn, user_id)
+        if account.debt:
+            return InsufficientCredits(
+                f"Your account owes {account.debt} credits after a refunded payment. "
+                "Buy credits in the Credits tab to settle it, then run again."
+            )
+        return InsufficientCredits(
+            f"This run costs {cost} credits and you have {account.available}. "
+            "Buy more in the Credits tab; nothing was run or charged."
+        )
+
+    def capture(self, run_id: str) -> bool:
+        """Charge a successful run its held credits."""
+        return self._resolve(run_id, "captured", charge=True, source="run")
+
+    def release(self, run_id: str, source: str = "run") -> bool:
+        """Give a run's held credits back: it failed, was cancelled, refused or abandoned."""
+        return self._resolve(run_id, "released", charge=False, source=source)
+
+    def _resolve(self, run_id: str, status: str, *, charge: bool, source: str) -> bool:
+        """Move a hold from 'held' to its end state once; a second call changes nothing."""
+        with self.engine.begin() as conn:
+            h = credit_holds.c
+            row = conn.execute(
+                credit_holds.update().where(h.run_id == run_id, h.status == "held")
+                .values(status=status, resolved_at=now()).returning(h.user_id, h.amount)
+            ).first()
+            if row is None:
+                return False
+            kind = "capture" if charge else "release"
+            return self.apply(conn, row.user_id, kind, amount=-row.amount if charge else 0, held=-row.amount,
+                              source=source, unique_key=f"{kind}:{run_id}", reference=run_id)
+
+    def sweep(self) -> int:
+        """Release holds past their expiry: their runs died with a process. Returns how many."""
+        with self.engine.connect() as conn:
+            expired = conn.execute(
+                sa.select(credit_holds.c.run_id)
+                .where(credit_holds.c.status == "held", credit_holds.c.expires_at < now())
+            ).scalars().all()
+        released = sum(self.release(run_id, source="sweeper") for run_id in expired)
+        if released:
+            log.warning("released %d credit holds left by runs that did not finish", released)
+        return released

@@ -1,0 +1,29 @@
+"""The running parts of the app, built once by app.py and handed to the UI (and to tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from auth.accounts import Accounts
+from billing.ledger import Ledger
+from billing.paid_runs import PaidRuns
+from billing.payments import Payments
+from config import Settings
+from pipelines.service import EditService
+from ui.session import SessionStore
+
+
+@dataclass
+class Studio:
+    settings: Settings
+    engine: Engine
+    service: EditService  # runs edits
+    paid_runs: PaidRuns  # ... for a price
+    ledger: Ledger
+    payments: Payments
+    accounts: Accounts
+    sessions: SessionStore  # each tab's pictures, in memory
+    upload_root: Path  # Gradio's private temp folder
