@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     ]
     price_per_megapixel: bool = False  # scale each price by the result's megapixels (at least 1x)
     run_timeout_s: int = 600
-    hold_minutes: int = 30  # a hold older than this belongs to a run that died; the sweeper releases it
+    hold_minutes: float = 30.0  # a hold older than this belongs to a run that died; the sweeper releases it
     creem_api_key: SecretStr | None = None
     creem_webhook_secret: SecretStr | None = None
     creem_test_mode: bool = True
@@ -132,6 +132,8 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be set to a random value outside development")
         if self.public_url:
             self.public_url = self.public_url.rstrip("/")
+        if self.hold_minutes * 60 <= self.run_timeout_s:
+            raise ValueError("HOLD_MINUTES must outlast RUN_TIMEOUT_S, or live runs would lose their holds")
         for name in ("price_table", "pack_credits", "subscription_credits"):
             getattr(self, name)  # malformed "id:number" lists fail at start, not at the first payment
         return self

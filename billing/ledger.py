@@ -57,11 +57,12 @@ def insert_or_skip(conn: Connection, table: sa.Table, values: dict, conflict: li
     """INSERT ... ON CONFLICT DO NOTHING; True when the row was new."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return conn.execute(statement).rowcount == 1
+    # RETURNING, not rowcount: psycopg reports no reliable rowcount for a skipped conflict
+    return conn.execute(statement.returning(table.c[conflict[0]])).first() is not None
 
 
 class Ledger:
-    def __init__(self, engine: Engine, *, signup_credits: int, hold_minutes: int) -> None:
+    def __init__(self, engine: Engine, *, signup_credits: int, hold_minutes: float) -> None:
         self.engine = engine
         self.signup_credits = signup_credits
         self.hold_for = timedelta(minutes=hold_minutes)

@@ -53,9 +53,10 @@ def tiny_models(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory, tiny_models, oidc_provider, github, mailbox) -> Settings:
-    """The app under test, with Google, GitHub and SMTP pointed at real servers on loopback."""
+def settings(tmp_path_factory, tiny_models, oidc_provider, github, mailbox, creem) -> Settings:
+    """The app under test, with Google, GitHub, SMTP and Creem pointed at servers on loopback."""
     from tests.auth.github_server import CLIENT_ID, CLIENT_SECRET
+    from tests.billing import creem_server
 
     data = tmp_path_factory.mktemp("data")
     return make_settings(
@@ -68,6 +69,8 @@ def settings(tmp_path_factory, tiny_models, oidc_provider, github, mailbox) -> S
         oauth_timeout_s=2.0,
         smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_tls="none", smtp_from="Studio <studio@example.com>",
         magic_link_per_address_per_hour=5, magic_link_per_ip_per_hour=1000,
+        creem_api_key=creem_server.API_KEY, creem_webhook_secret=creem_server.WEBHOOK_SECRET,
+        creem_api_url=creem.url, creem_packs=f"{creem_server.PACK}:100", creem_subscriptions=f"{creem_server.PLAN}:300",
     )
 
 
@@ -162,6 +165,23 @@ def oidc_provider() -> Iterator[str]:
         yield f"http://localhost:{server.server_port}"
 
 
+class Creem:
+    def __init__(self, url: str, state) -> None:
+        self.url, self.state = url, state
+
+
+@pytest.fixture(scope="session")
+def creem() -> Iterator[Creem]:
+    """Creem's API, checkout page and webhook sender, as a contract server (tests/billing/creem_server.py)."""
+    from tests.billing.creem_server import CreemState, creem_app
+
+    state = CreemState()
+    url, server, thread = serve_in_thread(creem_app(state))
+    yield Creem(url, state)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
 class Mailbox:
     """What an SMTP server on loopback (aiosmtpd) received."""
 
@@ -246,11 +266,12 @@ def app_logs() -> Iterator[LogRecorder]:
 
 
 @pytest.fixture(scope="session")
-def live_app(settings, app_logs) -> Iterator[LiveApp]:
+def live_app(settings, app_logs, creem) -> Iterator[LiveApp]:
     from app import create_app
 
     app = create_app(settings)
     url, server, thread = serve_in_thread(app)
+    creem.state.webhook_url = f"{url}/webhooks/creem"
     yield LiveApp(f"{url}/", app)
     server.should_exit = True
     thread.join(timeout=10)
