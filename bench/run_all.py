@@ -7,9 +7,9 @@ import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench import batching, cold_start, memory, overhead
+from bench import batching, cold_start, ledger, memory, overhead
 
 if __name__ == "__main__":
-    for bench in (overhead, batching, cold_start, memory):
+    for bench in (overhead, batching, cold_start, memory, ledger):
         print(bench.main(), end="\n\n", flush=True)
     sys.exit(0)

@@ -157,16 +157,7 @@ class Ledger:
         """Reserve `cost` credits for a run, or raise InsufficientCredits with the reason."""
         moment = now()
         with self.engine.begin() as conn:
-            self.open(conn, user_id)
-            a = credit_accounts.c
-            reserved = conn.execute(
-                credit_accounts.update()
-                .where(a.user_id == user_id, a.balance - a.reserved >= cost, a.debt == 0)
-                .values(reserved=a.reserved + cost, updated_at=moment)
-                .returning(a.reserved)
-            ).first()
-            if reserved is None:
-                raise self._refusal(conn, user_id, cost)
+            # The rows first, the hot account row last: its lock is then held only until COMMIT.
             conn.execute(credit_entries.insert().values(
                 user_id=user_id, kind="hold", amount=0, held=cost, debt=0, source="run", reference=run_id,
                 unique_key=f"hold:{run_id}", created_at=moment,
@@ -175,6 +166,21 @@ class Ledger:
                 run_id=run_id, user_id=user_id, amount=cost, status="held", created_at=moment,
                 expires_at=moment + self.hold_for,
             ))
+            if not self._reserve(conn, user_id, cost):
+                self.open(conn, user_id)  # the account's first use
+                if not self._reserve(conn, user_id, cost):
+                    raise self._refusal(conn, user_id, cost)  # and the rows above roll back
+
+    @staticmethod
+    def _reserve(conn: Connection, user_id: int, cost: int) -> bool:
+        """The one conditional UPDATE: enough available and no debt, or nothing changes."""
+        a = credit_accounts.c
+        return conn.execute(
+            credit_accounts.update()
+            .where(a.user_id == user_id, a.balance - a.reserved >= cost, a.debt == 0)
+            .values(reserved=a.reserved + cost, updated_at=now())
+            .returning(a.reserved)
+        ).first() is not None
 
     def _refusal(self, conn: Connection, user_id: int, cost: int) -> InsufficientCredits:
         account = self._balance(conn, user_id)

@@ -28,3 +28,16 @@ def test_a_key_for_an_unknown_address_is_refused(tmp_path, monkeypatch, capsys):
     assert manage.main(["api-key", "nobody@example.com"]) == 1
     assert "create it first" in capsys.readouterr().err
     assert manage.main(["create-user", "not an address"]) == 2
+
+
+def test_grant_and_balance(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    manage.main(["create-user", "money@example.com"])
+    capsys.readouterr()
+    assert manage.main(["balance", "money@example.com"]) == 0
+    assert capsys.readouterr().out.strip() == "10"  # the sign-up grant
+    assert manage.main(["grant", "money@example.com", "25"]) == 0
+    assert capsys.readouterr().out.strip() == "35"
+    assert manage.main(["grant", "money@example.com", "-5"]) == 2
+    assert manage.main(["balance", "nobody@example.com"]) == 1
