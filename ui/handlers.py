@@ -49,7 +49,9 @@ def run_edit(paid_runs: PaidRuns, request: EditRequest, user_id: int, progress: 
     """
     try:
         return paid_runs.run(request, user_id, on_progress=progress_reporter(progress), cancel=cancel)
-    except (UserError, RunFailed) as exc:
+    except RunFailed as exc:
+        raise gr.Error(f"{exc} No credits were charged.", title="Could not run", print_exception=False) from None
+    except UserError as exc:
         raise user_error(exc) from None
 
 
@@ -170,7 +172,7 @@ class StudioHandlers:
         try:
             result = run_edit(self.paid_runs, edit, user.id, progress, cancel)
         except RunCancelled:
-            gr.Info("Cancelled. Nothing was changed.")
+            gr.Info("Cancelled. Nothing was changed and no credits were charged.")
             return (gr.skip(),) * 5
         finally:
             session.end_run()

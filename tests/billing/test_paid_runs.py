@@ -138,3 +138,17 @@ def test_prices_can_scale_with_the_result_size(studio):
     assert paid.price(EditRequest("instruct_edit", samples.noise(2000, 1000), "x")) == 8  # 2 MP x 4
     assert paid.price(EditRequest("upscale", samples.noise(1000, 1000), scale=2)) == 8  # 4 MP out x 2
     assert paid.price(EditRequest("upscale", samples.noise(100, 100), scale=2)) == 2  # never below the base
+
+
+def test_over_the_api_a_failed_run_says_nothing_was_charged(live_app, monkeypatch, tmp_path):
+    from gradio_client import Client, handle_file
+
+    user = live_app.new_user(credits=0)
+    key, _ = live_app.studio.accounts.api_keys.create(user.id, "k")
+    monkeypatch.setattr(OPERATIONS["upscale"], "forward", lambda *a, **k: (_ for _ in ()).throw(RuntimeError()))
+    photo = tmp_path / "p.png"
+    samples.noise(64, 48).save(photo)
+    client = Client(live_app.url, verbose=False, download_files=False, headers={"Authorization": f"Bearer {key}"})
+    with pytest.raises(Exception, match="No credits were charged"):
+        client.predict(handle_file(str(photo)), 2, api_name="/upscale")
+    assert live_app.studio.ledger.balance(user.id).available == 10
