@@ -38,7 +38,7 @@ def require(available: bool, what: str) -> None:
         return
     if ON_CI:
         pytest.fail(f"{what} is required on CI")
-    pytest.skip(f"{what} is not available here")
+    pytest.skip(f"{what} is not available here (on CI it is required, and its absence fails the run)")
 
 
 def free_port() -> int:
@@ -119,6 +119,21 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'studio.db'}"
     return request.getfixturevalue("postgres_schema_url")
+
+
+@pytest.fixture
+def engine(database_url):
+    """A migrated database, SQLite or PostgreSQL, emptied again after the test."""
+    from store.db import create_engine, migrate
+    from store.tables import metadata
+
+    engine = create_engine(database_url)
+    migrate(engine)
+    yield engine
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
 
 
 # ------------------------------------------------------------------ servers on loopback
@@ -297,3 +312,15 @@ def browser():
     yield browser
     browser.close()
     playwright.stop()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser tab; any uncaught error in the page fails the test."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"errors in the page: {errors}"

@@ -11,17 +11,6 @@ from tests import samples
 from tests.ui.studio_page import StudioPage
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, errors
-
-
 def test_magic_link_sign_in_run_sign_out(page, live_app, mailbox, tmp_path):
     photo = tmp_path / "photo.png"
     samples.noise(96, 64, seed=5).save(photo)

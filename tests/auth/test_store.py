@@ -14,19 +14,8 @@ from auth.rate_limit import RateLimiter
 from auth.sessions import Sessions
 from auth.users import Users
 from config import Settings
-from store.db import create_engine, migrate
-from store.tables import auth_sessions, identities, magic_links, metadata
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = create_engine(database_url)
-    migrate(engine)
-    yield engine
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
-    engine.dispose()
+from store.db import create_engine
+from store.tables import auth_sessions, identities, magic_links
 
 
 def test_one_account_per_verified_address_across_providers(engine):

@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests import samples
 from tests.ui.studio_page import StudioPage
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, errors
 
 
 def open_credits(page) -> None:

@@ -11,19 +11,8 @@ import sqlalchemy as sa
 
 from auth.users import Users
 from billing.ledger import InsufficientCredits, Ledger
-from store.db import create_engine, migrate
-from store.tables import credit_accounts, credit_entries, credit_holds, metadata
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = create_engine(database_url)
-    migrate(engine)
-    yield engine
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
-    engine.dispose()
+from store.db import create_engine
+from store.tables import credit_accounts, credit_entries, credit_holds
 
 
 def ledger(engine, signup: int = 10) -> Ledger:

@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 
 from store.db import create_engine, migrate, normalise_url
-from store.tables import usage_events
 from store.usage import RunRecord, UsageLog
 
 
@@ -16,14 +15,6 @@ def record(run_id: str, status: str = "ok") -> RunRecord:
     return RunRecord(run_id, 42, "inpaint", "some/model", "tiny", status, 123, 0.31)
 
 
-@pytest.fixture
-def engine(database_url):
-    engine = create_engine(database_url)
-    migrate(engine)
-    yield engine
-    with engine.begin() as conn:
-        conn.execute(usage_events.delete())
-    engine.dispose()
 
 
 def test_migrations_create_the_table_and_can_run_twice(engine):
@@ -79,15 +70,19 @@ def test_concurrent_writers_all_land(engine):
     assert len(log.recent(1000)) == 80
 
 
-def test_row_level_security_is_on_for_postgres(postgres_schema_url):
+def test_row_level_security_is_on_for_every_table_on_postgres(postgres_schema_url):
+    """Supabase serves `public` tables through its REST API to anyone with the anon key unless RLS is on."""
+    from store.tables import metadata
+
     engine = create_engine(postgres_schema_url)
     migrate(engine)
     with engine.connect() as conn:
-        enabled = conn.execute(
-            sa.text("SELECT relrowsecurity FROM pg_class WHERE relname = 'usage_events' "
-                    "AND relnamespace = current_schema()::regnamespace")
-        ).scalar()
-    assert enabled is True
+        enabled = dict(conn.execute(sa.text(
+            "SELECT relname, relrowsecurity FROM pg_class WHERE relkind = 'r' "
+            "AND relnamespace = current_schema()::regnamespace"
+        )).all())
+    assert set(enabled) == {*metadata.tables, "alembic_version"}
+    assert all(enabled.values()), [name for name, on in enabled.items() if not on]
 
 
 def test_hosting_urls_are_pointed_at_psycopg():

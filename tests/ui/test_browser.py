@@ -13,15 +13,9 @@ from tests.ui.studio_page import StudioPage
 
 
 @pytest.fixture
-def studio(browser, live_app):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-    context.add_cookies([live_app.session_cookie()])
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield StudioPage(page, live_app.url)
-    context.close()
-    assert not errors, f"errors in the page: {errors}"
+def studio(page, live_app):
+    page.context.add_cookies([live_app.session_cookie()])
+    return StudioPage(page, live_app.url)
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ def upgrade() -> None:
         sa.Column("updated_at", TIME, nullable=False),
     )
     if op.get_bind().dialect.name == "postgresql":
-        for table in NEW_TABLES:
+        for table in (*NEW_TABLES, "alembic_version"):  # Alembic's own table is served by Supabase too
             op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
 
 
