@@ -31,16 +31,22 @@ class PaidRuns:
 
     def run(self, request: EditRequest, user_id: int, *, on_progress: ProgressFn | None = None,
             cancel: threading.Event | None = None) -> EditResult:
-        self.service.check(request)  # a request that cannot run is refused before any credit moves
         cost = self.price(request)
         run_id = uuid.uuid4().hex
-        self.ledger.hold(user_id, run_id, cost)
-        try:
+        held = threading.Event()
+
+        def admit() -> None:  # the request passed its checks: no credit moves for one that cannot run
+            self.ledger.hold(user_id, run_id, cost)
+            held.set()
             if get_operation(request.operation).prompt_label:  # prompt-driven operations are screened
                 self.moderation.check(request.prompt, user_id)
-            result = self.service.run(request, on_progress=on_progress, cancel=cancel, user_id=user_id, run_id=run_id)
+
+        try:
+            result = self.service.run(request, on_progress=on_progress, cancel=cancel, user_id=user_id,
+                                      run_id=run_id, admit=admit)
         except BaseException:
-            self.ledger.release(run_id)
+            if held.is_set():
+                self.ledger.release(run_id)
             raise
         self.ledger.capture(run_id)
         return replace(result, credits=cost)

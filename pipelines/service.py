@@ -56,7 +56,10 @@ class EditService:
         cancel: threading.Event | None = None,
         user_id: int | None = None,
         run_id: str | None = None,
+        admit: Callable[[], None] | None = None,
     ) -> EditResult:
+        """Run one edit. `admit` is called once the request has passed its checks and before any model
+        work: billing holds the credits and screens the prompt there (raising refuses the run)."""
         run_id = run_id or uuid.uuid4().hex
         started = time.perf_counter()
         op = get_operation(request.operation)
@@ -68,7 +71,9 @@ class EditService:
         timer = threading.Timer(self.settings.run_timeout_s, lambda: (timed_out.set(), cancel.set()))
         timer.daemon = True
         try:
-            self.check(request)
+            self._check(request)
+            if admit is not None:
+                admit()
             spec = self.models.spec(op, model_id)
             weights, status = spec.weights, "failed"
             if not self.models.is_loaded(spec):
@@ -115,7 +120,7 @@ class EditService:
             timer.cancel()
             self._record(run_id, user_id, op.id, model_id, weights, status, started, request.image)
 
-    def check(self, request: EditRequest) -> None:
+    def _check(self, request: EditRequest) -> None:
         """Refuse a request that cannot run (bad input, a model not offered), before anything is spent."""
         op = get_operation(request.operation)
         model_id = request.model or op.default_model(self.settings, request)
