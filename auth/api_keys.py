@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from auth.tokens import aware, hash_token, new_token, now
+from auth.tokens import aware, hash_token, new_token, now, touch
 from pipelines.errors import UserError
 from store.tables import api_keys, users
 
 KEY_PREFIX = "stu_"
-TOUCH_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,7 @@ class ApiKeys:
             row = conn.execute(query).first()
         if row is None:
             return None
-        moment = now()
-        if row.last_used_at is None or moment - aware(row.last_used_at) > TOUCH_EVERY:
-            with self.engine.begin() as conn:
-                conn.execute(api_keys.update().where(api_keys.c.id == row.id).values(last_used_at=moment))
+        touch(self.engine, api_keys.c.last_used_at, row.id, row.last_used_at)
         return row.user_id
 
     def active(self, user_id: int) -> list[ApiKeyInfo]:

@@ -12,10 +12,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from auth.tokens import aware, hash_token, new_token, now
+from auth.tokens import aware, hash_token, new_token, now, touch
 from store.tables import auth_sessions, users
-
-TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
 
 
 @dataclass(frozen=True)
@@ -63,9 +61,7 @@ class Sessions:
         moment = now()
         if aware(row.expires_at) <= moment or aware(row.last_seen_at) + self.idle <= moment:
             return None
-        if moment - aware(row.last_seen_at) > TOUCH_EVERY:
-            with self.engine.begin() as conn:
-                conn.execute(auth_sessions.update().where(auth_sessions.c.id == row.id).values(last_seen_at=moment))
+        touch(self.engine, auth_sessions.c.last_seen_at, row.id, row.last_seen_at)
         return SessionInfo(row.id, row.user_id, row.device, aware(row.created_at), aware(row.last_seen_at))
 
     def active(self, user_id: int) -> list[SessionInfo]:

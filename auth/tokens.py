@@ -6,7 +6,10 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from pipelines.errors import UserError
 
@@ -30,6 +33,18 @@ def now() -> datetime:
 def aware(moment: datetime) -> datetime:
     """SQLite hands datetimes back without a zone; they were written in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def touch(engine: Engine, column: sa.Column, row_id: int, last: datetime | None) -> None:
+    """Record a 'last seen' time at most once a minute: the auth check runs on every request."""
+    moment = now()
+    if last is None or moment - aware(last) > TOUCH_EVERY:
+        table = column.table
+        with engine.begin() as conn:
+            conn.execute(table.update().where(table.c.id == row_id).values({column.name: moment}))
 
 
 def normalize_email(raw: str | None) -> str:
