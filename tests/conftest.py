@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from config import Settings
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
+SYSTEM_TEMP = Path(tempfile.gettempdir())  # before the app points `tempfile` at its private RAM folder
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

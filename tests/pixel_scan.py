@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+MAX_BYTES = 200_000_000  # model weights and the like are not pictures of this session
 
 
 @dataclass(frozen=True)
@@ -55,32 +59,44 @@ def looks_like(candidate: Image.Image, picture: Picture) -> bool:
     return float(np.corrcoef(ours.ravel(), theirs.ravel())[0, 1]) > 0.9
 
 
-def find_traces(folders: list[Path], pictures: list[Picture]) -> list[str]:
+def files_under(folders: list[Path], *, since: float = 0.0, skip: tuple[Path, ...] = ()) -> list[Path]:
+    """Regular files below `folders`, changed at or after `since`, outside the `skip` folders."""
+    found: dict[Path, None] = {}
+    skipped = {s.resolve() for s in skip}
+    for folder in folders:
+        for top, dirs, names in os.walk(folder):
+            dirs[:] = [d for d in dirs if (Path(top) / d).resolve() not in skipped]
+            for name in names:
+                path = Path(top) / name
+                try:
+                    info = path.lstat()
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode) and info.st_mtime >= since and info.st_size < MAX_BYTES:
+                    found.setdefault(path.resolve())
+    return list(found)
+
+
+def find_traces(folders: list[Path], pictures: list[Picture], *, since: float = 0.0,
+                skip: tuple[Path, ...] = ()) -> list[str]:
     """'<file>: <picture> (how)' for every file under `folders` that holds one of `pictures`."""
     hits = []
-    seen: set[Path] = set()
-    for folder in folders:
-        if not folder.exists():
+    for path in files_under(folders, since=since, skip=skip):
+        try:
+            data = path.read_bytes()
+        except OSError:
             continue
-        for path in folder.rglob("*"):
-            if not path.is_file() or path.is_symlink() or path.resolve() in seen:
+        for picture in pictures:
+            if any(needle in data for needle in picture.needles()):
+                hits.append(f"{path}: {picture.name} (bytes)")
                 continue
-            seen.add(path.resolve())
             try:
-                data = path.read_bytes()
-            except OSError:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    candidate = Image.open(io.BytesIO(data))
+                    candidate.load()
+            except Exception:  # noqa: BLE001, S112 - most files are not pictures
                 continue
-            for picture in pictures:
-                if any(needle in data for needle in picture.needles()):
-                    hits.append(f"{path}: {picture.name} (bytes)")
-                    continue
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        candidate = Image.open(io.BytesIO(data))
-                        candidate.load()
-                except Exception:  # noqa: BLE001, S112 - most files are not pictures
-                    continue
-                if looks_like(candidate, picture):
-                    hits.append(f"{path}: {picture.name} (re-encoded {candidate.format})")
+            if looks_like(candidate, picture):
+                hits.append(f"{path}: {picture.name} (re-encoded {candidate.format})")
     return hits

@@ -86,14 +86,19 @@ def test_production_without_smtp_says_email_is_not_set_up(tmp_path):
     assert answer.status_code == 503 and "not set up" in answer.json()["message"]
 
 
-@pytest.mark.parametrize("agent", [
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17 Safari/605.1",
+@pytest.mark.parametrize(("agent", "device"), [
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+     "Chrome on Linux"),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17 Safari/605.1",
+     "Safari on macOS"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0", "Firefox on Windows"),
+    ("python-httpx/0.28.1", "Python client"),
+    (None, "a browser"),
 ])
-def test_sessions_are_listed_by_device_without_ip_addresses(agent):
+def test_sessions_are_listed_by_device_without_ip_addresses(agent, device):
     from auth.accounts import describe_device
 
-    assert describe_device(agent) in ("Chrome on Linux", "Safari on macOS")
+    assert describe_device(agent) == device
 
 
 def test_without_smtp_in_development_the_link_is_printed(tmp_path, capsys):
