@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     public_url: str | None = None
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     access_log: bool = False  # access logs name uploaded files; off unless asked for
+    # Personal fields (e-mail, name) are encrypted at rest with AES-GCM. "id:base64-32-bytes" entries,
+    # the first encrypts, all decrypt (so keys can rotate: add one in front, run `manage.py rotate-key`).
+    # Empty: one key derived from SECRET_KEY (id "s0").
+    data_keys: CommaList = []
+    lookup_key: SecretStr | None = None  # keys the e-mail hash used for lookups; default: from SECRET_KEY
 
     # --- accounts
     brand_name: str = "Studio"
@@ -54,6 +59,14 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "Studio <no-reply@localhost>"
+
+    # --- privacy: the policy's facts for this deployment, consent, analytics, admin
+    operator_name: str | None = None  # who runs this deployment (policy, terms); default: BRAND_NAME
+    operator_contact: str = "privacy@example.com"  # where users write about their data
+    policy_updated: str | None = None  # "2026-11-29"; default: the date in the policy text's header
+    ga_measurement_id: str | None = None  # Google Analytics 4, loaded only after consent; unset: never loaded
+    admin_emails: CommaList = []  # who sees the Admin tab
+    usage_retention_days: int = Field(default=365, ge=1)  # usage events older than this are purged
 
     # --- credits and Creem
     signup_credits: int = 10
@@ -118,7 +131,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "trust_remote_code_models", "instruct_edit_models", "prices", "creem_packs", "creem_subscriptions",
-        "moderation_blocklist", mode="before",
+        "moderation_blocklist", "data_keys", "admin_emails", mode="before",
     )
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -160,6 +173,14 @@ class Settings(BaseSettings):
     def cookie_secure(self) -> bool:
         """Secure cookies when served over https, and always with SameSite=None (browsers insist)."""
         return (self.public_url or "").startswith("https://") or self.cookie_samesite == "none"
+
+    @property
+    def operator(self) -> str:
+        return self.operator_name or self.brand_name
+
+    @property
+    def is_https(self) -> bool:
+        return (self.public_url or "").startswith("https://")
 
     @property
     def max_upload_bytes(self) -> int:
