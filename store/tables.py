@@ -190,3 +190,18 @@ subscriptions = sa.Table(
     sa.Column("current_period_end", sa.String(40), nullable=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# ------------------------------------------------------------------ privacy
+
+# Append-only: each agreement or withdrawal (kind: policy, analytics), with the version shown. The newest row wins.
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("version", sa.String(40), nullable=False),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_consents_user_kind", "user_id", "kind"),
+)
