@@ -32,6 +32,9 @@ from pipelines.batcher import DeviceQueue
 from pipelines.device import zero_gpu_wrapper
 from pipelines.models import ModelManager
 from pipelines.service import EditService
+from policy.acceptance import PolicyAcceptance
+from policy.consents import Consents
+from policy.documents import Documents
 from services import Studio
 from store.db import create_engine, migrate
 from store.usage import UsageLog
@@ -62,10 +65,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     identify = make_auth_dependency(accounts)
     ledger = Ledger(engine, signup_credits=settings.signup_credits, hold_minutes=settings.hold_minutes)
     creem = CreemClient(settings) if settings.creem_api_key else None
-    paid_runs = PaidRuns(service, ledger, Moderation(settings, creem))
+    documents, consents = Documents(settings), Consents(engine)
+    acceptance = PolicyAcceptance(consents, documents)
+    paid_runs = PaidRuns(service, ledger, Moderation(settings, creem), gate=acceptance.require)
     payments = Payments(engine, settings, ledger, creem)
     sessions = SessionStore(max_history=settings.max_history, idle_s=settings.session_idle_s)
-    studio = Studio(settings, engine, service, paid_runs, ledger, payments, accounts, sessions, upload_root)
+    studio = Studio(
+        settings, engine, service, paid_runs, ledger, payments, accounts, sessions, upload_root,
+        documents, consents, acceptance,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -6,6 +6,7 @@ configuration. Outside development the class refuses to start with default secre
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -26,6 +27,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     public_url: str | None = None
+    space_id: str | None = None  # set by Hugging Face Spaces; the policy then names Hugging Face as host
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     access_log: bool = False  # access logs name uploaded files; off unless asked for
     # Personal fields (e-mail, name) are encrypted at rest with AES-GCM. "id:base64-32-bytes" entries,
@@ -147,6 +149,8 @@ class Settings(BaseSettings):
             self.public_url = self.public_url.rstrip("/")
         if self.hold_minutes * 60 <= self.run_timeout_s:
             raise ValueError("HOLD_MINUTES must outlast RUN_TIMEOUT_S, or live runs would lose their holds")
+        if self.policy_updated:
+            date.fromisoformat(self.policy_updated)  # POLICY_UPDATED must be YYYY-MM-DD
         for name in ("price_table", "pack_credits", "subscription_credits"):
             getattr(self, name)  # malformed "id:number" lists fail at start, not at the first payment
         return self

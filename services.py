@@ -13,6 +13,9 @@ from billing.paid_runs import PaidRuns
 from billing.payments import Payments
 from config import Settings
 from pipelines.service import EditService
+from policy.acceptance import PolicyAcceptance
+from policy.consents import Consents
+from policy.documents import Documents
 from ui.session import SessionStore
 
 
@@ -27,3 +30,6 @@ class Studio:
     accounts: Accounts
     sessions: SessionStore  # each tab's pictures, in memory
     upload_root: Path  # Gradio's private temp folder
+    documents: Documents  # privacy policy, terms, consent text
+    consents: Consents  # who accepted which policy version; analytics choices
+    acceptance: PolicyAcceptance  # no run before the current policy is accepted

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 from billing.ledger import Ledger
@@ -20,17 +21,21 @@ from pipelines.service import EditResult, EditService, ProgressFn
 
 
 class PaidRuns:
-    def __init__(self, service: EditService, ledger: Ledger, moderation: Moderation) -> None:
+    def __init__(self, service: EditService, ledger: Ledger, moderation: Moderation,
+                 gate: Callable[[int], None] | None = None) -> None:
         self.service = service
         self.settings = service.settings
         self.ledger = ledger
         self.moderation = moderation
+        self.gate = gate  # raises a UserError when this user may not run yet (policy not accepted)
 
     def price(self, request: EditRequest) -> int:
         return price(self.settings, request)
 
     def run(self, request: EditRequest, user_id: int, *, on_progress: ProgressFn | None = None,
             cancel: threading.Event | None = None) -> EditResult:
+        if self.gate is not None:
+            self.gate(user_id)
         cost = self.price(request)
         run_id = uuid.uuid4().hex
         held = threading.Event()

@@ -236,10 +236,12 @@ class LiveApp:
         self.app = app
         self.studio = app.state.studio
 
-    def new_user(self, email: str | None = None, credits: int = 10_000):
-        """An account with plenty of credits (tests about running out make their own)."""
+    def new_user(self, email: str | None = None, credits: int = 10_000, accepted: bool = True):
+        """An account with plenty of credits that has accepted the policy (tests about either make their own)."""
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
         user = self.studio.accounts.users.create(email)
+        if accepted:
+            self.studio.acceptance.accept(user.id)
         if credits:
             self.studio.ledger.grant(user.id, credits, kind="grant", source="operator",
                                      unique_key=f"test-grant:{uuid.uuid4().hex}")

@@ -1,0 +1,39 @@
+"""The rule that nobody runs an edit before accepting the current privacy policy and terms."""
+
+from __future__ import annotations
+
+from pipelines.errors import UserError
+from policy.consents import POLICY, Consent, Consents
+from policy.documents import Documents
+
+
+class PolicyNotAccepted(UserError):
+    """The user has not accepted the current policy version. The message is safe to show."""
+
+
+class PolicyAcceptance:
+    def __init__(self, consents: Consents, documents: Documents) -> None:
+        self.consents = consents
+        self.documents = documents
+
+    @property
+    def version(self) -> str:
+        return self.documents.policy_version
+
+    def accepted(self, user_id: int) -> bool:
+        return self.consents.has_accepted(user_id, POLICY, self.version)
+
+    def accept(self, user_id: int) -> Consent:
+        return self.consents.record(user_id, POLICY, self.version, granted=True)
+
+    def require(self, user_id: int) -> None:
+        """Called before every run, from the page and from the API alike."""
+        if self.accepted(user_id):
+            return
+        previous = self.consents.current(user_id, POLICY)
+        changed = previous is not None and previous.granted
+        raise PolicyNotAccepted(
+            ("The privacy policy or the terms have changed since you accepted them. " if changed else "")
+            + "Please read and accept the privacy policy and the terms before running an edit: use the "
+            "Accept button at the top of the Studio page (signed in, in a browser)."
+        )
