@@ -1,14 +1,23 @@
-"""The usage log: one row per run (operation, model, timing, outcome), nothing personal."""
+"""The usage log: one row per run (operation, model, timing, outcome), nothing personal.
+
+Besides writing rows it answers the Admin tab's questions (runs, durations, failures per day)
+and purges rows past the retention period. The aggregates are computed in Python from the rows
+of a window, so the SQL is one plain SELECT that behaves the same on SQLite and PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from store.tables import usage_events
+
+log = logging.getLogger(__name__)
 
 STATUSES = ("ok", "failed", "cancelled", "rejected")
 
@@ -51,3 +60,119 @@ class UsageLog:
         query = sa.select(usage_events).order_by(usage_events.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def purge(self, older_than: datetime) -> int:
+        """Delete the rows written before `older_than`, in one statement; returns how many went."""
+        with self.engine.begin() as conn:
+            result = conn.execute(usage_events.delete().where(usage_events.c.created_at < utc(older_than)))
+            return result.rowcount
+
+    def purge_expired(self, retention_days: int) -> int:
+        """The retention rule: rows older than `retention_days` go. Logs only the count."""
+        deleted = self.purge(datetime.now(UTC) - timedelta(days=retention_days))
+        if deleted:
+            log.info("purged %d usage events older than %d days", deleted, retention_days)
+        return deleted
+
+    def stats(self, window: Window) -> UsageStats:
+        """The window's rows, read once, for every aggregate the Admin tab shows."""
+        e = usage_events.c
+        query = sa.select(e.operation, e.status, e.duration_ms, e.created_at).where(
+            e.created_at >= utc(window.start), e.created_at < utc(window.end)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        frame = pd.DataFrame(rows, columns=["operation", "status", "duration_ms", "created_at"])
+        return UsageStats(frame, window)
+
+
+def utc(moment: datetime) -> datetime:
+    """UTC, because SQLite stores the wall time without its zone; a naive time is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whole UTC days, the last of them today; `end` is now, so the window never reaches ahead."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def last_days(cls, days: int = 30, now: datetime | None = None) -> Window:
+        end = utc(now or datetime.now(UTC))
+        first = end.date() - timedelta(days=days - 1)
+        return cls(datetime(first.year, first.month, first.day, tzinfo=UTC), end)
+
+    @property
+    def days(self) -> list[date]:
+        first, last = self.start.date(), (self.end - timedelta(microseconds=1)).date()
+        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+    def day_index(self) -> pd.DatetimeIndex:
+        """Every day of the window as midnight (naive UTC): what a temporal plot axis wants."""
+        return pd.DatetimeIndex([pd.Timestamp(d) for d in self.days], name="day")
+
+
+def day_of(created_at: pd.Series) -> pd.Series:
+    """The UTC day of each timestamp (SQLite hands back naive UTC, PostgreSQL aware times)."""
+    return pd.to_datetime(created_at, utc=True).dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    runs: int
+    ok: int
+    failed: int
+    cancelled: int
+    rejected: int
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Failed runs among those that were tried: refused prompts never reached a model, so they don't count."""
+        tried = self.ok + self.failed + self.cancelled
+        return self.failed / tried if tried else None
+
+
+class UsageStats:
+    """Aggregates over one window's rows, each a DataFrame shaped for a Gradio plot."""
+
+    def __init__(self, events: pd.DataFrame, window: Window) -> None:
+        self.window = window
+        typed = events.astype({"operation": "str", "status": "str", "duration_ms": "int64"})
+        self.events = typed.assign(day=day_of(events["created_at"]))
+
+    def totals(self) -> UsageTotals:
+        counts = self.events["status"].value_counts()
+        return UsageTotals(len(self.events), *(int(counts.get(status, 0)) for status in STATUSES))
+
+    def runs_per_day(self) -> pd.DataFrame:
+        """(day, operation, runs): every day of the window for every operation seen, zeros included,
+        so a line drops to zero on a quiet day instead of jumping over it."""
+        operations = sorted(self.events["operation"].unique())
+        grid = pd.MultiIndex.from_product([self.window.day_index(), operations], names=["day", "operation"])
+        counts = self.events.groupby(["day", "operation"]).size().reindex(grid, fill_value=0)
+        return counts.rename("runs").reset_index().astype({"runs": "int64", "operation": "str"})
+
+    def durations(self) -> pd.DataFrame:
+        """(operation, statistic, seconds) with statistic "median" or "p95", over successful runs.
+
+        Percentiles interpolate linearly between the two nearest runs (pandas' default).
+        """
+        ok = self.events[self.events["status"] == "ok"]
+        seconds = (ok["duration_ms"] / 1000).groupby(ok["operation"])
+        wide = pd.DataFrame({"median": seconds.median(), "p95": seconds.quantile(0.95)})
+        tidy = wide.rename_axis("operation").reset_index().melt(
+            id_vars="operation", var_name="statistic", value_name="seconds"
+        )
+        return tidy.sort_values(["operation", "statistic"], ignore_index=True).astype(
+            {"operation": "str", "statistic": "str", "seconds": "float64"}
+        )
+
+    def failure_rate_per_day(self) -> pd.DataFrame:
+        """(day, failure_rate): failed / runs that were tried. Days without a tried run have no rate
+        and are left out, rather than drawn as a misleading 0."""
+        tried = self.events[self.events["status"] != "rejected"]
+        per_day = tried.groupby("day")["status"].agg(lambda s: (s == "failed").mean())
+        frame = per_day.rename("failure_rate").rename_axis("day").reset_index()
+        return frame.astype({"day": "datetime64[ns]", "failure_rate": "float64"})
