@@ -6,6 +6,7 @@
     python manage.py list-users
     python manage.py grant alice@example.com 100
     python manage.py balance alice@example.com                     # prints the available credits
+    python manage.py rotate-key                                    # re-encrypt with the first DATA_KEYS key
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from auth.tokens import normalize_email
 from billing.ledger import Ledger
 from config import Settings
 from pipelines.errors import UserError
+from store.crypto import FieldCipher, rotate_keys
 from store.db import create_engine, migrate
 
 
@@ -38,11 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     grant.add_argument("credits", type=int)
     balance = commands.add_parser("balance", help="print an account's available credits")
     balance.add_argument("email")
+    commands.add_parser("rotate-key", help="re-encrypt personal fields with the current DATA_KEYS key and re-hash "
+                                           "addresses with the current LOOKUP_KEY")
     args = parser.parse_args(argv)
 
     settings = Settings()
     engine = create_engine(settings.sqlalchemy_url)
-    migrate(engine)
+    cipher = FieldCipher.from_settings(settings)
+    migrate(engine, cipher)
     accounts = Accounts(engine, settings)
     ledger = Ledger(engine, signup_credits=settings.signup_credits, hold_minutes=settings.hold_minutes)
     try:
@@ -74,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
                 ledger.grant(user.id, args.credits, kind="grant", source="operator",
                              unique_key=f"operator:{uuid.uuid4().hex}")
             print(ledger.balance(user.id).available)
+        elif args.command == "rotate-key":
+            changed = rotate_keys(engine, cipher)
+            detail = ", ".join(f"{table} {count}" for table, count in changed.items())
+            print(f"{sum(changed.values())} rows changed ({detail}); key {cipher.current} encrypts")
     except UserError as exc:
         print(exc, file=sys.stderr)
         return 2

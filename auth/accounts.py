@@ -17,6 +17,7 @@ from auth.rate_limit import RateLimiter
 from auth.sessions import Sessions
 from auth.users import User, Users
 from config import Settings
+from store.crypto import FieldCipher
 
 if TYPE_CHECKING:
     from authlib.integrations.starlette_client import OAuth
@@ -28,12 +29,13 @@ USER_PREFIX = "user:"
 class Accounts:
     def __init__(self, engine: Engine, settings: Settings, mailer: Mailer | None = None) -> None:
         self.settings = settings
-        self.users = Users(engine)
+        self.cipher = FieldCipher.from_settings(settings)
+        self.users = Users(engine, self.cipher)
         self.sessions = Sessions(
             engine, idle=timedelta(days=settings.session_idle_days), lifetime=timedelta(days=settings.session_max_days)
         )
         self.api_keys = ApiKeys(engine)
-        self.magic_links = MagicLinks(engine, settings, RateLimiter(engine), mailer or Mailer(settings))
+        self.magic_links = MagicLinks(engine, settings, RateLimiter(engine), mailer or Mailer(settings), self.cipher)
         self.providers = configured_providers(settings)
 
     @cached_property

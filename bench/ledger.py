@@ -43,6 +43,8 @@ def run_workers(work, seconds: float) -> int:
 def main() -> str:
     from auth.users import Users
     from billing.ledger import Ledger
+    from config import Settings
+    from store.crypto import FieldCipher
     from store.db import create_engine, migrate
     from store.tables import credit_accounts, credit_entries
 
@@ -66,7 +68,7 @@ def main() -> str:
                 return conn.execute(sa.text("UPDATE bare SET balance = balance - 1 WHERE id = 1 AND balance >= 1"
                                             " RETURNING balance")).first() is not None
 
-        user = Users(engine).create("bench@example.com").id
+        user = Users(engine, FieldCipher.from_settings(Settings(_env_file=None))).create("bench@example.com").id
         ledger = Ledger(engine, signup_credits=10**9, hold_minutes=30)
         ledger.balance(user)
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
+
+if TYPE_CHECKING:
+    from store.crypto import FieldCipher
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +67,33 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe to call from several processes at once."""
+def migrate(engine: Engine, cipher: FieldCipher | None = None, revision: str = "head") -> None:
+    """Bring the schema to the newest revision; safe to call from several processes at once.
+
+    Migrations that encrypt existing rows use `cipher` (default: built from `Settings()`).
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    if cipher is not None:
+        config.attributes["cipher"] = cipher
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # batch mode rebuilds a table by dropping it, which would cascade to every row referencing it
+            _sqlite_pragma(connection, "foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                    raise RuntimeError(f"a migration left a row in {broken[0]} pointing at nothing; rolled back")
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, "foreign_keys=ON")
     log.info("database schema is up to date (%s)", engine.dialect.name)
+
+
+def _sqlite_pragma(connection: sa.Connection, pragma: str) -> None:
+    """Outside any transaction, where SQLite honours it (the driver runs in autocommit mode, see above)."""
+    connection.connection.driver_connection.execute(f"PRAGMA {pragma}")

@@ -29,13 +29,18 @@ users = sa.Table(
     "users",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("email", sa.String(320), nullable=True, unique=True),  # normalised; verified by sign-in
-    sa.Column("name", sa.String(200), nullable=True),
+    # The normalised, verified address and the name are encrypted (store/crypto.py); the address is
+    # found by its keyed hash. All three are erased when the account is deleted.
+    sa.Column("email_hash", sa.String(64), nullable=True),
+    sa.Column("email_enc", sa.Text, nullable=True),
+    sa.Column("name_enc", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("email_hash", name="uq_users_email_hash"),
 )
 
-# A way to sign in: ("google", sub), ("github", id), ("email", address). Each belongs to one user.
+# A way to sign in: ("google", sub), ("github", id), ("email", keyed hash of the address). Each belongs to
+# one user.
 identities = sa.Table(
     "identities",
     metadata,
@@ -79,8 +84,10 @@ magic_links = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("email_enc", sa.Text, nullable=False),  # where it was sent, encrypted
     sa.Column("next_path", sa.String(500), nullable=False),
+    sa.Column("purpose", sa.String(20), nullable=False, server_default="sign_in"),  # sign_in | change_email
+    sa.Column("user_id", sa.Integer, nullable=True),  # change_email: whose address changes
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import os
+
+import sqlalchemy as sa
+
 import manage
 from auth.accounts import Accounts
 from config import Settings
@@ -41,3 +46,25 @@ def test_grant_and_balance(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.strip() == "35"
     assert manage.main(["grant", "money@example.com", "-5"]) == 2
     assert manage.main(["balance", "nobody@example.com"]) == 1
+
+
+def test_rotate_key_re_encrypts_and_a_second_run_changes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    manage.main(["create-user", "keys@example.com", "--name", "Kim Keys"])
+    assert manage.main(["rotate-key"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("0 rows changed")  # already under the current key
+
+    monkeypatch.setenv("DATA_KEYS", f"k1:{base64.b64encode(os.urandom(32)).decode()}")
+    assert manage.main(["rotate-key"]) == 0
+    summary = capsys.readouterr().out.splitlines()[-1]
+    assert summary == "1 rows changed (users 1, identities 0, magic_links 0); key k1 encrypts"
+    assert manage.main(["rotate-key"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("0 rows changed")
+    assert manage.main(["list-users"]) == 0
+    assert "keys@example.com\tKim Keys" in capsys.readouterr().out
+    with create_engine(f"sqlite:///{tmp_path / 'studio.db'}").connect() as conn:
+        stored = conn.execute(sa.text("SELECT email_enc, name_enc FROM users")).one()
+    assert all(value.startswith("k1:") for value in stored)
+    database = b"".join(path.read_bytes() for path in tmp_path.glob("studio.db*"))
+    assert b"keys@example.com" not in database and b"Kim Keys" not in database

@@ -8,18 +8,21 @@ import pytest
 import sqlalchemy as sa
 
 from auth.api_keys import ApiKeys
-from auth.magic_links import LinkInvalid, MagicLinks, TooManyRequests
+from auth.magic_links import LinkInvalid, MagicLinks, RedeemedLink, TooManyRequests
 from auth.mailer import Mailer
 from auth.rate_limit import RateLimiter
 from auth.sessions import Sessions
 from auth.users import Users
 from config import Settings
+from store.crypto import FieldCipher
 from store.db import create_engine
 from store.tables import auth_sessions, identities, magic_links
 
+CIPHER = FieldCipher.from_settings(Settings(_env_file=None))
+
 
 def test_one_account_per_verified_address_across_providers(engine):
-    users = Users(engine)
+    users = Users(engine, CIPHER)
     by_google = users.sign_in("google", "g-123", "alice@example.com", "Alice")
     by_github = users.sign_in("github", "4242", "alice@example.com", "alice-gh")
     by_email = users.sign_in("email", "alice@example.com", "alice@example.com")
@@ -31,7 +34,7 @@ def test_one_account_per_verified_address_across_providers(engine):
 
 
 def test_an_identity_belongs_to_one_user(engine):
-    users = Users(engine)
+    users = Users(engine, CIPHER)
     first = users.sign_in("github", "7", "first@example.com")
     # the same GitHub account later shows another address: it still reaches the same user
     again = users.sign_in("github", "7", "changed@example.com")
@@ -43,7 +46,7 @@ def test_an_identity_belongs_to_one_user(engine):
 
 
 def test_sessions_live_idle_and_absolute_lifetimes(engine):
-    users, sessions = Users(engine), Sessions(engine, idle=timedelta(days=1), lifetime=timedelta(days=7))
+    users, sessions = Users(engine, CIPHER), Sessions(engine, idle=timedelta(days=1), lifetime=timedelta(days=7))
     user = users.create("s@example.com")
     token = sessions.create(user.id, "Firefox on Linux")
     assert sessions.resolve(token).user_id == user.id
@@ -60,7 +63,7 @@ def test_sessions_live_idle_and_absolute_lifetimes(engine):
 
 
 def test_sign_out_here_and_everywhere(engine):
-    users, sessions = Users(engine), Sessions(engine, idle=timedelta(days=1), lifetime=timedelta(days=7))
+    users, sessions = Users(engine, CIPHER), Sessions(engine, idle=timedelta(days=1), lifetime=timedelta(days=7))
     user, other = users.create("a@example.com"), users.create("b@example.com")
     laptop, phone = sessions.create(user.id, "laptop"), sessions.create(user.id, "phone")
     theirs = sessions.create(other.id, "theirs")
@@ -74,7 +77,8 @@ def test_sign_out_here_and_everywhere(engine):
 
 
 def test_a_deleted_users_sessions_and_keys_stop_working(engine):
-    users, sessions, keys = Users(engine), Sessions(engine, idle=timedelta(1), lifetime=timedelta(7)), ApiKeys(engine)
+    users, keys = Users(engine, CIPHER), ApiKeys(engine)
+    sessions = Sessions(engine, idle=timedelta(1), lifetime=timedelta(7))
     user = users.create("gone@example.com")
     token = sessions.create(user.id, "laptop")
     key, _ = keys.create(user.id, "k")
@@ -85,7 +89,7 @@ def test_a_deleted_users_sessions_and_keys_stop_working(engine):
 
 
 def test_api_keys_are_shown_once_stored_hashed_and_revocable(engine):
-    users, keys = Users(engine), ApiKeys(engine)
+    users, keys = Users(engine, CIPHER), ApiKeys(engine)
     user = users.create("k@example.com")
     key, info = keys.create(user.id, "notebook")
     assert key.startswith("stu_") and info.prefix == key[:12]
@@ -123,7 +127,7 @@ def test_a_link_works_once(engine):
     answer = magic.request("Alice@Example.com", client_ip="1.2.3.4", base_url="http://x", next_path="/studio")
     assert "sign-in link is on its way" in answer
     token = token_from(outbox.sent[-1][1])
-    assert magic.redeem(token) == ("alice@example.com", "/studio")
+    assert magic.redeem(token) == RedeemedLink("alice@example.com", "/studio", "sign_in", None)
     with pytest.raises(LinkInvalid, match="already used"):
         magic.redeem(token)
     with engine.connect() as conn:
@@ -141,7 +145,7 @@ def test_an_expired_link_fails(engine):
 
 def test_the_answer_is_the_same_with_or_without_an_account(engine):
     magic, _ = links(engine)
-    Users(engine).create("known@example.com")
+    Users(engine, CIPHER).create("known@example.com")
     known = magic.request("known@example.com", client_ip="1.1.1.1", base_url="http://x")
     unknown = magic.request("nobody@example.com", client_ip="1.1.1.1", base_url="http://x")
     assert known == unknown

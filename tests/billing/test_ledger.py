@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 from auth.users import Users
 from billing.ledger import InsufficientCredits, Ledger
+from config import Settings
+from store.crypto import FieldCipher
 from store.db import create_engine
 from store.tables import credit_accounts, credit_entries, credit_holds
 
@@ -20,7 +22,8 @@ def ledger(engine, signup: int = 10) -> Ledger:
 
 
 def new_user(engine) -> int:
-    return Users(engine).create(f"{uuid.uuid4().hex[:8]}@example.com").id
+    users = Users(engine, FieldCipher.from_settings(Settings(_env_file=None)))
+    return users.create(f"{uuid.uuid4().hex[:8]}@example.com").id
 
 
 def assert_books_balance(engine) -> None:
