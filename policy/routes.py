@@ -1,0 +1,94 @@
+"""The cookie choice over HTTP: GET tells the page the verified choice, POST makes one.
+
+GET /consent/cookies -> {"analytics": true | false | null, "measurement_id": "G-..." | null, "version": ...}
+    The signed cookie's choice; without one, a signed-in user's choice on the account (and the
+    cookie is set, so a new browser follows the account). A guest's choice made before signing in
+    is copied to the account the first time the account has none.
+POST /consent/cookies {"analytics": bool}
+    Sets the cookie (a year), records the choice on the account when signed in, and on withdrawal
+    expires Google Analytics' cookies. Only `application/json` is accepted: a cross-site form cannot
+    send it, and a cross-site script cannot without a CORS preflight this app never answers.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from auth.accounts import Accounts
+from policy.consents import ANALYTICS, Consents
+from policy.cookies import (
+    COOKIE_NAME,
+    NOTICE_VERSION,
+    CookieChoice,
+    cookie_choice,
+    expire_analytics_cookies,
+    set_choice_cookie,
+)
+
+MAX_BODY_BYTES = 1024
+EXAMPLE = 'Send {"analytics": true} to allow analytics cookies or {"analytics": false} for essential cookies only.'
+
+
+def consent_router(accounts: Accounts, consents: Consents) -> APIRouter:
+    settings = accounts.settings
+    router = APIRouter(prefix="/consent", include_in_schema=False)
+
+    def signed_in_user(request: Request) -> int | None:
+        session = accounts.sessions.resolve(request.cookies.get(settings.session_cookie_name))
+        return session.user_id if session else None
+
+    def answer(analytics: bool | None) -> JSONResponse:
+        body = {"analytics": analytics, "measurement_id": settings.ga_measurement_id, "version": NOTICE_VERSION}
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    def refuse(status_code: int, message: str) -> JSONResponse:
+        return JSONResponse({"message": message}, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+    def current_choice(request: Request) -> CookieChoice:
+        user_id = signed_in_user(request)
+        found = cookie_choice(settings, consents, request.cookies.get(COOKIE_NAME), user_id)
+        if user_id is not None and found.analytics is not None and found.on_account is None:
+            consents.record(user_id, ANALYTICS, NOTICE_VERSION, found.analytics)  # chosen as a guest, then signed in
+        return found
+
+    @router.get("/cookies")
+    async def read(request: Request) -> Response:
+        found = await run_in_threadpool(current_choice, request)
+        response = answer(found.analytics)
+        if found.from_account and found.analytics is not None:
+            set_choice_cookie(response, settings, found.analytics)  # this browser follows the account from now on
+        return response
+
+    @router.post("/cookies")
+    async def choose(request: Request) -> Response:
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
+            return refuse(415, f"The choice must be sent as JSON (Content-Type: application/json). {EXAMPLE}")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return refuse(413, f"The request is too large for a cookie choice. {EXAMPLE}")
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: a kilobyte of "[" nests deeper than json allows
+            return refuse(400, f"The request body is not valid JSON. {EXAMPLE}")
+        if not isinstance(data, dict) or set(data) != {"analytics"} or not isinstance(data["analytics"], bool):
+            return refuse(422, f"The choice was not understood. {EXAMPLE}")
+        analytics: bool = data["analytics"]
+        user_id = await run_in_threadpool(signed_in_user, request)
+        if user_id is not None:
+            await run_in_threadpool(consents.record, user_id, ANALYTICS, NOTICE_VERSION, analytics)
+        response = answer(analytics)
+        set_choice_cookie(response, settings, analytics)
+        if not analytics:
+            hosts = [request.url.hostname, urlsplit(settings.public_url or "").hostname]
+            expire_analytics_cookies(response, settings, request.cookies, hosts)
+        return response
+
+    return router
