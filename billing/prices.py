@@ -31,5 +31,5 @@ def price(settings: Settings, request: EditRequest) -> int:
 
 
 def price_list(settings: Settings) -> list[tuple[str, int]]:
-    """(operation label, credits) for the Credits tab, in the studio's order."""
-    return [(op.label, base_price(settings, op.id)) for op in OPERATIONS.values()]
+    """(operation id, credits) for the Credits tab, in the studio's order; the UI names them in each language."""
+    return [(op.id, base_price(settings, op.id)) for op in OPERATIONS.values()]

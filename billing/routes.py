@@ -11,15 +11,35 @@ from starlette.concurrency import run_in_threadpool
 
 from auth import pages
 from auth.accounts import Accounts
+from auth.language import request_language, translate
 from billing.creem import valid_redirect
 from billing.ledger import Ledger
 from billing.payments import MAX_BODY_BYTES, Payments, WebhookRejected
 
 log = logging.getLogger(__name__)
 
+STRINGS = {
+    "en": {
+        "billing.thanks": "Thank you",
+        "billing.received": "Payment received. Your credits arrive in a moment.",
+        "billing.payment": "Payment",
+        "billing.unconfirmed": "We could not confirm this payment link. If you paid, your credits still arrive as "
+                               "soon as the payment provider tells us.",
+        "billing.balance": "Your balance: {balance} credits",
+    },
+    "sv": {
+        "billing.thanks": "Tack",
+        "billing.received": "Betalningen är mottagen. Dina krediter kommer om en liten stund.",
+        "billing.payment": "Betalning",
+        "billing.unconfirmed": "Vi kunde inte bekräfta den här betalningslänken. Om du har betalat kommer dina "
+                               "krediter ändå så snart betalningsleverantören meddelar oss.",
+        "billing.balance": "Ditt saldo: {balance} krediter",
+    },
+}
+
 # The success page polls the balance, so the visitor sees the credits arrive with the webhook.
+BALANCE = '<strong id="balance">…</strong>'
 WATCH_BALANCE = """
-<p>Your balance: <strong id="balance">…</strong> credits</p>
 <script>
 async function refresh() {
   const answer = await fetch('/billing/balance', {credentials: 'same-origin'});
@@ -62,16 +82,15 @@ def billing_router(accounts: Accounts, ledger: Ledger, payments: Payments) -> AP
         """For display only: the credits come from the webhook, whatever this page says."""
         params = dict(request.query_params)
         api_key = settings.creem_api_key.get_secret_value() if settings.creem_api_key else ""
-        if api_key and valid_redirect(params, api_key):
-            lead = "<p id='message'>Payment received. Your credits arrive in a moment.</p>"
-            title = "Thank you"
-        else:
-            lead = ("<p id='message'>We could not confirm this payment link. If you paid, your credits still "
-                    "arrive as soon as the payment provider tells us.</p>")
-            title = "Payment"
-        back = f"<p><a href='/'>Back to {html.escape(brand)}</a></p>"
-        body = lead + (WATCH_BALANCE if viewer(request) else "") + back
-        return pages.page(brand, title, body)
+        lang = request_language(request)
+        confirmed = bool(api_key) and valid_redirect(params, api_key)
+        title = translate(STRINGS, "billing.thanks" if confirmed else "billing.payment", lang)
+        lead = translate(STRINGS, "billing.received" if confirmed else "billing.unconfirmed", lang)
+        body = f"<p id='message'>{html.escape(lead)}</p>"
+        if viewer(request):
+            body += f"<p>{html.escape(translate(STRINGS, 'billing.balance', lang)).format(balance=BALANCE)}</p>"
+            body += WATCH_BALANCE
+        return pages.page(brand, title, body + pages.back_link(brand, lang), lang=lang)
 
     @router.get("/billing/balance")
     def balance(request: Request) -> Response:

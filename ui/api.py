@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from auth.language import DEFAULT, translate
 from pipelines.base import EditRequest, Operation
 from pipelines.errors import UserError
 from pipelines.geometry import DIRECTIONS
@@ -28,7 +29,14 @@ from ui.uploads import delete_upload
 
 if TYPE_CHECKING:
     from services import Studio
+from ui.i18n import language
 from ui.views import image_data
+
+# Raised in English; a caller whose Accept-Language is Swedish reads them in Swedish.
+STRINGS = {
+    "en": {"api.not_a_number": "{name} must be a number.", "api.not_whole": "{name} must be a whole number."},
+    "sv": {"api.not_a_number": "{name} måste vara ett tal.", "api.not_whole": "{name} måste vara ett heltal."},
+}
 
 
 def _fields() -> dict[str, gr.components.Component]:
@@ -82,11 +90,12 @@ def make_endpoint(op: Operation, studio: Studio, account: AccountHandlers) -> Ca
         except gr.Error:
             discard_uploads(given, upload_root)
             raise
+        lang = language(request)
         try:
             edit = _request_from(op, given, upload_root, settings)
         except UserError as exc:
-            raise user_error(exc) from None
-        outcome = run_edit(studio.paid_runs, edit, user.id, progress)
+            raise user_error(exc, lang) from None
+        outcome = run_edit(studio.paid_runs, edit, user.id, progress, lang=lang)
         return image_data(outcome.image, f"{op.id}.png"), outcome.seed, outcome.run_id
 
     parameters = [
@@ -143,7 +152,7 @@ def _number(value: Any, name: str, kind: type) -> Any:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise UserError(f"{name} must be a number.") from None
+        raise UserError(translate(STRINGS, "api.not_a_number", DEFAULT, name=name)) from None
     if kind is int and not number.is_integer():
-        raise UserError(f"{name} must be a whole number.")
+        raise UserError(translate(STRINGS, "api.not_whole", DEFAULT, name=name))
     return kind(number)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from auth.language import DEFAULT
 from billing.paid_runs import PaidRuns
 from billing.prices import base_price
 from config import Settings
@@ -21,38 +22,74 @@ from pipelines.registry import OPERATIONS
 from pipelines.service import ProgressFn
 from ui import views
 from ui.account import AccountHandlers
+from ui.i18n import language, localize, t, text, text_count
+from ui.operations import label_key, prompt_key
 
 if TYPE_CHECKING:
     from services import Studio
 from ui.session import StudioSession
 from ui.uploads import take_upload
 
+STRINGS = {
+    "en": {
+        "handlers.demo_banner": "**Demo weights.** Real model weights are not reachable from this server, so "
+                                "{operations} run on tiny random stand-ins: results are noise. Everything else "
+                                "works as in production.",
+        "handlers.could_not_run": "Could not run",
+        "handlers.not_charged": "{error} No credits were charged.",
+        "handlers.no_photo_title": "No photo",
+        "handlers.no_photo": "Upload a photo first.",
+        "handlers.cancelled": "Cancelled. Nothing was changed and no credits were charged.",
+        "handlers.original": "Original",
+        "handlers.run.one": "Run · {count} credit",
+        "handlers.run.other": "Run · {count} credits",
+        "handlers.steps": "steps",
+    },
+    "sv": {
+        "handlers.demo_banner": "**Demovikter.** Riktiga modellvikter går inte att nå från den här servern, så "
+                                "{operations} körs på små slumpmässiga ersättare: resultaten blir brus. Allt annat "
+                                "fungerar som i drift.",
+        "handlers.could_not_run": "Det gick inte att köra",
+        "handlers.not_charged": "{error} Inga krediter drogs.",
+        "handlers.no_photo_title": "Inget foto",
+        "handlers.no_photo": "Ladda upp ett foto först.",
+        "handlers.cancelled": "Avbrutet. Inget ändrades och inga krediter drogs.",
+        "handlers.original": "Original",
+        "handlers.run.one": "Kör · {count} kredit",
+        "handlers.run.other": "Kör · {count} krediter",
+        "handlers.steps": "steg",
+    },
+}
 
-def progress_reporter(progress: gr.Progress) -> ProgressFn:
+
+def progress_reporter(progress: gr.Progress, lang: str = DEFAULT) -> ProgressFn:
     def report(done: int, total: int, what: str) -> None:
+        what = localize(what, lang)
         if total > 0 and done > 0:
-            progress((done, total), desc=what, unit="steps")
+            progress((done, total), desc=what, unit=text("handlers.steps", lang))
         else:
             progress(0.0, desc=what)
 
     return report
 
 
-def user_error(exc: Exception) -> gr.Error:
-    return gr.Error(str(exc), title="Could not run", print_exception=False)
+def user_error(exc: Exception, lang: str = DEFAULT) -> gr.Error:
+    return gr.Error(localize(str(exc), lang), title=text("handlers.could_not_run", lang), print_exception=False)
 
 
-def run_edit(paid_runs: PaidRuns, request: EditRequest, user_id: int, progress: gr.Progress, cancel: Any = None):
+def run_edit(paid_runs: PaidRuns, request: EditRequest, user_id: int, progress: gr.Progress, cancel: Any = None,
+             *, lang: str = DEFAULT):
     """The one way both the page and the API run an edit: priced, held, charged on success only.
 
-    Errors become gr.Error sentences.
+    Errors become gr.Error sentences, in `lang`.
     """
     try:
-        return paid_runs.run(request, user_id, on_progress=progress_reporter(progress), cancel=cancel)
+        return paid_runs.run(request, user_id, on_progress=progress_reporter(progress, lang), cancel=cancel)
     except RunFailed as exc:
-        raise gr.Error(f"{exc} No credits were charged.", title="Could not run", print_exception=False) from None
+        sentence = text("handlers.not_charged", lang, error=localize(str(exc), lang))
+        raise gr.Error(sentence, title=text("handlers.could_not_run", lang), print_exception=False) from None
     except UserError as exc:
-        raise user_error(exc) from None
+        raise user_error(exc, lang) from None
 
 
 def decode_upload(payload: Any, upload_root: Path, settings: Settings):
@@ -72,31 +109,27 @@ class StudioHandlers:
     def _session(self, request: gr.Request) -> StudioSession:
         return self.sessions.get(request.session_hash or "anonymous")
 
-    def _view(self, session: StudioSession, operation: str, **info: Any) -> tuple:
+    def _view(self, session: StudioSession, operation: str, lang: str, **info: Any) -> tuple:
         """slider, history, download link, result line, painter."""
         entry = session.current
         painter = views.painter_value(entry) if operation == "inpaint" else None
         return (
             views.slider_value(entry),
             views.history_value(session),
-            views.download_link(entry),
-            views.result_info(entry, **info),
+            views.download_link(entry, lang),
+            views.result_info(entry, lang=lang, **info),
             painter,
         )
 
     # --- page
 
-    def page_load(self) -> dict:
+    def page_load(self, request: gr.Request) -> dict:
+        lang = language(request)
         status = self.service.status()
-        demo_ops = [OPERATIONS[op_id].label for op_id, s in status.items() if s["weights"] == "tiny"]
+        demo_ops = [text(label_key(op_id), lang) for op_id, s in status.items() if s["weights"] == "tiny"]
         if not demo_ops:
             return gr.update(visible=False)
-        text = (
-            "**Demo weights.** Real model weights are not reachable from this server, so "
-            + ", ".join(demo_ops)
-            + " run on tiny random stand-ins: results are noise. Everything else works as in production."
-        )
-        return gr.update(value=text, visible=True)
+        return gr.update(value=text("handlers.demo_banner", lang, operations=", ".join(demo_ops)), visible=True)
 
     def close(self, request: gr.Request) -> None:
         """The tab closed: forget its pictures now, not in an hour."""
@@ -106,17 +139,18 @@ class StudioHandlers:
 
     def upload(self, payload: Any, operation: str, request: gr.Request) -> tuple:
         session = self._session(request)
+        lang = language(request)
         try:
             image = decode_upload(payload, self.upload_root, self.settings)
         except UserError as exc:
-            raise user_error(exc) from None
-        session.start(image)
-        return self._view(session, operation)
+            raise user_error(exc, lang) from None
+        session.start(image, label=text("handlers.original", lang))
+        return self._view(session, operation, lang)
 
     def clear(self, operation: str, request: gr.Request) -> tuple:
         session = self._session(request)
         session.clear()
-        return self._view(session, operation)
+        return self._view(session, operation, language(request))
 
     # --- the operation picker
 
@@ -124,8 +158,8 @@ class StudioHandlers:
         op = OPERATIONS[operation]
         choices = op.model_choices(self.settings)
         return (
-            gr.update(value=f"_{op.help}_"),
-            gr.update(visible=bool(op.prompt_label), label=op.prompt_label or "Prompt"),
+            gr.update(value=t(f"op.{op.id}.help")),
+            gr.update(visible=bool(op.prompt_label), label=t(prompt_key(op.id))),
             gr.update(visible="mask" in op.inputs),
             gr.update(visible="directions" in op.inputs),
             gr.update(visible="scale" in op.inputs),
@@ -145,15 +179,17 @@ class StudioHandlers:
         request: gr.Request, progress: gr.Progress = gr.Progress(),
     ) -> tuple:
         user = self.account.require_user(request)
+        lang = language(request)
         session = self._session(request)
         entry = session.current
         if entry is None:
-            raise gr.Error("Upload a photo first.", title="No photo", print_exception=False)
+            raise gr.Error(text("handlers.no_photo", lang), title=text("handlers.no_photo_title", lang),
+                           print_exception=False)
         op = OPERATIONS[operation]
         try:
             mask = views.mask_from_painter(painter, entry.image.size, max_bytes=self.settings.max_upload_bytes)
         except UserError as exc:
-            raise user_error(exc) from None
+            raise user_error(exc, lang) from None
         edit = EditRequest(
             operation=operation,
             image=entry.image,
@@ -170,19 +206,19 @@ class StudioHandlers:
         )
         cancel = session.begin_run()
         try:
-            result = run_edit(self.paid_runs, edit, user.id, progress, cancel)
+            result = run_edit(self.paid_runs, edit, user.id, progress, cancel, lang=lang)
         except RunCancelled:
-            gr.Info("Cancelled. Nothing was changed and no credits were charged.")
+            gr.Info(text("handlers.cancelled", lang))
             return (gr.skip(),) * 5
         finally:
             session.end_run()
-        session.add(result.image, op.label, seed=result.seed, run_id=result.run_id)
-        return self._view(session, operation, duration_ms=result.duration_ms, weights=result.weights,
+        session.add(result.image, text(label_key(op.id), lang), seed=result.seed, run_id=result.run_id)
+        return self._view(session, operation, lang, duration_ms=result.duration_ms, weights=result.weights,
                           credits=result.credits)
 
     def run_label(self, operation: str, scale: int, directions: list[str], amount: float,
                   request: gr.Request) -> dict:
-        """'Run · 4 credits': the price of what pressing Run would do, before it is pressed."""
+        """'Run · 4 credits' ('Kör · 4 krediter'): the price of what pressing Run would do, before it is pressed."""
         entry = self._session(request).current
         if entry is None:
             credits = base_price(self.settings, operation)
@@ -191,7 +227,7 @@ class StudioHandlers:
                 operation=operation, image=entry.image, scale=int(scale or 2), directions=tuple(directions or ()),
                 amount=amount,
             ))
-        return gr.update(value=f"Run · {credits} credit{'s' if credits != 1 else ''}")
+        return gr.update(value=text_count("handlers.run", credits, language(request)))
 
     def cancel(self, request: gr.Request) -> None:
         self._session(request).cancel()
@@ -201,17 +237,17 @@ class StudioHandlers:
     def undo(self, operation: str, request: gr.Request) -> tuple:
         session = self._session(request)
         session.undo()
-        return self._view(session, operation)
+        return self._view(session, operation, language(request))
 
     def redo(self, operation: str, request: gr.Request) -> tuple:
         session = self._session(request)
         session.redo()
-        return self._view(session, operation)
+        return self._view(session, operation, language(request))
 
     def select(self, operation: str, event: gr.SelectData, request: gr.Request) -> tuple:
         session = self._session(request)
         session.select(int(event.index))
-        return self._view(session, operation)
+        return self._view(session, operation, language(request))
 
 
 def _int_or_none(value: float | None) -> int | None:

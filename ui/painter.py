@@ -10,19 +10,46 @@ Value: {"image": data URL shown under the brush, "mask": data URL of the painted
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 
+from auth.language import LANGUAGES
+from ui.i18n import in_every_language, text
+
+STRINGS = {
+    "en": {
+        "painter.empty": "Upload a photo, then paint over what you want to change.",
+        "painter.brush": "Brush",
+        "painter.eraser": "Eraser",
+        "painter.eraser_on": "Eraser on",
+        "painter.clear": "Clear mask",
+        "painter.picture": "The picture to paint on",
+        "painter.canvas": "Paint over the area to change",
+    },
+    "sv": {
+        "painter.empty": "Ladda upp ett foto och måla sedan över det du vill ändra.",
+        "painter.brush": "Pensel",
+        "painter.eraser": "Suddgummi",
+        "painter.eraser_on": "Suddgummi på",
+        "painter.clear": "Rensa masken",
+        "painter.picture": "Bilden att måla på",
+        "painter.canvas": "Måla över området som ska ändras",
+    },
+}
+
+# Texts are in every language (the same template serves everyone); the page's language shows.
 TEMPLATE = """
 <div class="mp">
   <div class="mp-stage ${value && value.image ? '' : 'mp-hidden'}">
-    <img class="mp-image" src="${value && value.image ? value.image : ''}" alt="The picture to paint on" draggable="false">
-    <canvas class="mp-mask" aria-label="Paint over the area to change"></canvas>
+    <img class="mp-image" src="${value && value.image ? value.image : ''}" alt="" draggable="false">
+    <canvas class="mp-mask"></canvas>
   </div>
-  <div class="mp-empty ${value && value.image ? 'mp-hidden' : ''}">Upload a photo, then paint over what you want to change.</div>
+  <div class="mp-empty ${value && value.image ? 'mp-hidden' : ''}">__EMPTY__</div>
   <div class="mp-tools">
-    <label>Brush <input class="mp-size" type="range" min="4" max="120" value="32"></label>
-    <button type="button" class="mp-erase">Eraser</button>
-    <button type="button" class="mp-clear">Clear mask</button>
+    <label>__BRUSH__ <input class="mp-size" type="range" min="4" max="120" value="32"></label>
+    <button type="button" class="mp-erase"><span class="mp-off">__ERASER__</span><span class="mp-on">__ERASER_ON__</span></button>
+    <button type="button" class="mp-clear">__CLEAR__</button>
   </div>
 </div>
 """
@@ -37,10 +64,12 @@ CSS = """
 .mp-tools button { padding: 0.2em 0.7em; border: 1px solid var(--border-color-primary); border-radius: 6px;
                    font-size: var(--text-sm); font-weight: normal; }
 .mp-tools button.active { background: var(--color-accent-soft); }
+.mp-erase.active .mp-off, .mp-erase:not(.active) .mp-on { display: none; }
 """
 
 JS = """
 const state = { src: null, erasing: false, drawing: false, last: null };
+const say = __LABELS__[document.documentElement.lang] || __LABELS__.en;
 const parts = () => ({
   img: element.querySelector('img.mp-image'),
   canvas: element.querySelector('canvas.mp-mask'),
@@ -55,6 +84,8 @@ const bind = () => {
   const p = parts();
   if (!p.canvas || p.canvas.dataset.bound) return;
   p.canvas.dataset.bound = '1';
+  p.img.alt = say.picture;
+  p.canvas.setAttribute('aria-label', say.canvas);
   const ctx = p.canvas.getContext('2d');
   const stage = element.querySelector('.mp-stage');
   const fit = () => {
@@ -118,7 +149,6 @@ const bind = () => {
   p.erase.addEventListener('click', () => {
     state.erasing = !state.erasing;
     p.erase.classList.toggle('active', state.erasing);
-    p.erase.textContent = state.erasing ? 'Eraser on' : 'Eraser';
   });
   p.clear.addEventListener('click', () => {
     ctx.clearRect(0, 0, p.canvas.width, p.canvas.height);
@@ -139,4 +169,9 @@ watch('value', () => {
 
 
 def mask_painter(**kwargs) -> gr.HTML:
-    return gr.HTML(value=None, html_template=TEMPLATE, css_template=CSS, js_on_load=JS, **kwargs)
+    template = TEMPLATE
+    for name in ("empty", "brush", "eraser", "eraser_on", "clear"):
+        template = template.replace(f"__{name.upper()}__", in_every_language(f"painter.{name}"))
+    labels = {lang: {name: text(f"painter.{name}", lang) for name in ("picture", "canvas")} for lang in LANGUAGES}
+    js = JS.replace("__LABELS__", json.dumps(labels, ensure_ascii=False))
+    return gr.HTML(value=None, html_template=template, css_template=CSS, js_on_load=js, **kwargs)

@@ -34,9 +34,9 @@ class StudioSession:
     def current(self) -> HistoryEntry | None:
         return self.entries[self.position] if self.entries else None
 
-    def start(self, image: Image.Image) -> None:
-        """A new upload: the history starts over with the original."""
-        self.entries = [HistoryEntry(image=image, label="Original")]
+    def start(self, image: Image.Image, label: str = "Original") -> None:
+        """A new upload: the history starts over with the original (labelled in the visitor's language)."""
+        self.entries = [HistoryEntry(image=image, label=label)]
         self.position = 0
 
     def clear(self) -> None:

@@ -18,10 +18,35 @@ from typing import Any
 
 import psutil
 
+from auth.language import DEFAULT, translate
 from pipelines.errors import UserError
 from pipelines.images import bytes_from_data_url
 
 log = logging.getLogger(__name__)
+
+# Raised in English (the API answers in it); the page shows them translated (ui/i18n.localize).
+STRINGS = {
+    "en": {
+        "uploads.missing": "Please upload a photo first.",
+        "uploads.not_a_file": "The picture must be sent as a file.",
+        "uploads.a_link": "Send the picture itself (a file or a data: URL), not a link to it.",
+        "uploads.elsewhere": "Upload the picture to this app first; other paths are not read.",
+        "uploads.too_large": "The file is larger than {limit} MB.",
+        "uploads.gone": "That upload is no longer here. Please upload the picture again.",
+    },
+    "sv": {
+        "uploads.missing": "Ladda upp ett foto först.",
+        "uploads.not_a_file": "Bilden måste skickas som en fil.",
+        "uploads.a_link": "Skicka själva bilden (en fil eller en data:-URL), inte en länk till den.",
+        "uploads.elsewhere": "Ladda först upp bilden till den här appen; andra sökvägar läses inte.",
+        "uploads.too_large": "Filen är större än {limit} MB.",
+        "uploads.gone": "Den uppladdningen finns inte längre kvar. Ladda upp bilden igen.",
+    },
+}
+
+
+def refusal(key: str, **values: object) -> UserError:
+    return UserError(translate(STRINGS, f"uploads.{key}", DEFAULT, **values))
 
 RAM_DISK = Path("/dev/shm")
 
@@ -68,30 +93,30 @@ def take_upload(payload: Any, upload_root: Path, *, max_bytes: int) -> bytes:
     `data:` URL (API callers may send the picture inline; that never touches the disk).
     """
     if not payload:
-        raise UserError("Please upload a photo first.")
+        raise refusal("missing")
     if isinstance(payload, str):
         payload = {"path": payload} if not payload.startswith("data:") else {"url": payload}
     if not isinstance(payload, dict):
-        raise UserError("The picture must be sent as a file.")
+        raise refusal("not_a_file")
     path, url = payload.get("path"), payload.get("url") or ""
     if path:
         return _read_and_delete(Path(path), upload_root, max_bytes)
     if url.startswith("data:"):
         return bytes_from_data_url(url, max_bytes=max_bytes)
-    raise UserError("Send the picture itself (a file or a data: URL), not a link to it.")
+    raise refusal("a_link")
 
 
 def _read_and_delete(path: Path, upload_root: Path, max_bytes: int) -> bytes:
     root = upload_root.resolve()
     resolved = path.resolve()
     if not resolved.is_relative_to(root) or resolved == root:
-        raise UserError("Upload the picture to this app first; other paths are not read.")
+        raise refusal("elsewhere")
     try:
         if resolved.stat().st_size > max_bytes:
-            raise UserError(f"The file is larger than {max_bytes // 1_000_000} MB.")
+            raise refusal("too_large", limit=max_bytes // 1_000_000)
         return resolved.read_bytes()
     except (FileNotFoundError, IsADirectoryError):
-        raise UserError("That upload is no longer here. Please upload the picture again.") from None
+        raise refusal("gone") from None
     finally:
         delete_upload(resolved, root)
 

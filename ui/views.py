@@ -13,9 +13,38 @@ from typing import Any
 
 from PIL import Image
 
+from auth.language import DEFAULT, translate, translate_count
 from pipelines.errors import UserError
 from pipelines.images import bytes_from_data_url, sniff_format, thumbnail, to_data_url
 from ui.session import HistoryEntry, StudioSession
+
+STRINGS = {
+    "en": {
+        "views.download": "⬇ Download PNG ({width}×{height})",
+        "views.seed": "seed `{seed}`",
+        "views.run": "run `{run}`",
+        "views.seconds": "{seconds} s",
+        "views.decimal_point": ".",
+        "views.credits.one": "{count} credit",
+        "views.credits.other": "{count} credits",
+        "views.demo_weights": "demo weights",
+        "views.mask_unreadable": "The painted mask could not be read. Please paint it again.",
+        "views.mask_too_large": "The painted mask is too large.",
+    },
+    "sv": {
+        "views.download": "⬇ Ladda ner PNG ({width}×{height})",
+        "views.seed": "seed `{seed}`",
+        "views.run": "körning `{run}`",
+        "views.seconds": "{seconds} s",
+        "views.decimal_point": ",",
+        "views.credits.one": "{count} kredit",
+        "views.credits.other": "{count} krediter",
+        "views.demo_weights": "demovikter",
+        "views.mask_unreadable": "Den målade masken gick inte att läsa. Måla den igen.",
+        "views.mask_too_large": "Den målade masken är för stor.",
+    },
+}
+MASK_UNREADABLE = STRINGS[DEFAULT]["views.mask_unreadable"]  # raised in English, shown translated
 
 PAINTER_MAX_SIDE = 1024  # the brush canvas needs no more; the mask is scaled to the picture
 DISPLAY_MAX_SIDE = 1600  # the before/after slider shows this much; Download gives the full picture
@@ -51,33 +80,32 @@ def history_value(session: StudioSession) -> list[dict]:
     ]
 
 
-def download_link(entry: HistoryEntry | None) -> str:
+def download_link(entry: HistoryEntry | None, lang: str = DEFAULT) -> str:
     """A link that saves the current picture as a PNG (no metadata), straight from the page."""
     if entry is None:
         return ""
     url = html.escape(to_data_url(entry.image), quote=True)
     name = f"studio-{entry.run_id[:8]}.png" if entry.run_id else "studio-original.png"
-    return (
-        f'<a class="studio-download" href="{url}" download="{name}" id="download-link">'
-        f"⬇ Download PNG ({entry.image.width}×{entry.image.height})</a>"
-    )
+    label = translate(STRINGS, "views.download", lang, width=entry.image.width, height=entry.image.height)
+    return f'<a class="studio-download" href="{url}" download="{name}" id="download-link">{html.escape(label)}</a>'
 
 
 def result_info(entry: HistoryEntry | None, duration_ms: int | None = None, weights: str | None = None,
-                credits: int | None = None) -> str:
+                credits: int | None = None, lang: str = DEFAULT) -> str:
     if entry is None:
         return ""
     parts = [f"**{html.escape(entry.label)}** · {entry.image.width}×{entry.image.height}"]
     if entry.seed is not None:
-        parts.append(f"seed `{entry.seed}`")
+        parts.append(translate(STRINGS, "views.seed", lang, seed=entry.seed))
     if entry.run_id:
-        parts.append(f"run `{entry.run_id[:8]}`")
+        parts.append(translate(STRINGS, "views.run", lang, run=entry.run_id[:8]))
     if duration_ms is not None:
-        parts.append(f"{duration_ms / 1000:.1f} s")
+        seconds = f"{duration_ms / 1000:.1f}".replace(".", translate(STRINGS, "views.decimal_point", lang))
+        parts.append(translate(STRINGS, "views.seconds", lang, seconds=seconds))
     if credits:
-        parts.append(f"{credits} credit{'s' if credits != 1 else ''}")
+        parts.append(translate_count(STRINGS, "views.credits", credits, lang))
     if weights == "tiny":
-        parts.append("demo weights")
+        parts.append(translate(STRINGS, "views.demo_weights", lang))
     return " · ".join(parts)
 
 
@@ -96,13 +124,13 @@ def mask_from_painter(value: Any, size: tuple[int, int], *, max_bytes: int) -> I
         return None
     data = bytes_from_data_url(str(value["mask"]), max_bytes=max_bytes)
     if sniff_format(data) != "PNG":
-        raise UserError("The painted mask could not be read. Please paint it again.")
+        raise UserError(MASK_UNREADABLE)
     try:
         canvas = Image.open(io.BytesIO(data), formats=["PNG"])
         if canvas.width * canvas.height > (PAINTER_MAX_SIDE * 2) ** 2:
-            raise UserError("The painted mask is too large.")
+            raise UserError(STRINGS[DEFAULT]["views.mask_too_large"])
         alpha = canvas.convert("RGBA").getchannel("A")
     except (OSError, ValueError):
-        raise UserError("The painted mask could not be read. Please paint it again.") from None
+        raise UserError(MASK_UNREADABLE) from None
     mask = alpha.point(lambda v: 255 if v > 127 else 0)
     return mask if mask.size == size else mask.resize(size, Image.Resampling.NEAREST)

@@ -14,7 +14,13 @@ class StudioPage:
     def __init__(self, page, url: str) -> None:
         self.page = page
         page.goto(url)
+        self.wait_until_loaded(page)
+
+    @staticmethod
+    def wait_until_loaded(page) -> None:
+        """The page is up and the server has priced the Run button ("Run · 4 credits"), in the page's language."""
         page.wait_for_selector("#photo input[type=file]", state="attached", timeout=TIMEOUT_MS)
+        page.wait_for_function("document.querySelector('#run').innerText.includes('·')", timeout=TIMEOUT_MS)
 
     def upload(self, path: Path) -> None:
         self.page.set_input_files("#photo input[type=file]", str(path))

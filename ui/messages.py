@@ -1,0 +1,137 @@
+"""Sentences from pipelines/ and billing/ that reach the page, in every language, found by their English.
+
+Those layers raise English (the API, the logs and the tests read it); ui/i18n.localize translates
+them on the way to the page. The English must be exactly what the code says, with placeholders
+where the sentence carries values: tests/ui/test_i18n.py checks that each one still occurs in the
+source, so a reworded sentence fails a test instead of quietly staying English. Nothing here
+imports gradio.
+"""
+
+from __future__ import annotations
+
+from billing.moderation import REFUSED
+from policy.acceptance import CHANGED, NOT_ACCEPTED
+from policy.data_rights import NO_PAYMENTS, STILL_ACTIVE, WRONG_CONFIRMATION
+
+STRINGS = {
+    "en": {
+        # pipelines: the picture
+        "messages.file_empty": "The file is empty. Please upload a photo.",
+        "messages.not_image": "This file is not an image the studio can read. Please upload a PNG, JPEG or WebP image.",
+        "messages.gif": "This file is a GIF, not a photo. Please upload a PNG, JPEG or WebP image.",
+        "messages.svg": "This file is an SVG drawing, not a photo. Please upload a PNG, JPEG or WebP image.",
+        "messages.xml": "This file is an XML/SVG document, not a photo. Please upload a PNG, JPEG or WebP image.",
+        "messages.html": "This file is an HTML page, not a photo. Please upload a PNG, JPEG or WebP image.",
+        "messages.pdf": "This file is a PDF, not a photo. Please upload a PNG, JPEG or WebP image.",
+        "messages.too_many_pixels": "The image has too many pixels; the limit is {limit} megapixels.",
+        "messages.unreadable": "The file looks like {kind} but could not be read. It may be damaged.",
+        "messages.too_large": "The image is {width}×{height} ({size} megapixels); the limit is {limit} megapixels. "
+                              "Please use a smaller image.",
+        "messages.too_small": "The image is {width}×{height} pixels; each side must be at least {side} pixels.",
+        "messages.damaged": "The {kind} file is damaged or incomplete. Please upload it again.",
+        "messages.too_many_bytes": "The image is larger than {limit} MB.",
+        # pipelines: the request
+        "messages.prompt_long": "The text is {length} characters long; the limit is {limit}.",
+        "messages.steps": "Steps must be between 1 and 150.",
+        "messages.guidance": "Guidance must be between 0 and 30.",
+        "messages.seed": "The seed must be a whole number between 0 and 4294967295.",
+        "messages.strength": "Strength must be between 0.05 and 1.0.",
+        "messages.paint_first": "Paint over the part of the picture you want to change first.",
+        "messages.mask_empty": "The mask is empty. Paint over the part of the picture you want to change.",
+        "messages.no_side": "Choose at least one side to extend (left, right, up or down).",
+        "messages.extension": "The extension amount must be between 1 and 100 percent.",
+        "messages.extended_too_large": "The extended picture would be {width}×{height}, over the {limit} megapixel "
+                                       "limit. Extend by less.",
+        "messages.upscale_scale": "Upscaling works by 2 or by 4.",
+        "messages.upscaled_too_large": "Upscaled x{scale} the picture would be {width}×{height}, over the {limit} "
+                                       "megapixel limit. Try x2 or a smaller picture.",
+        # pipelines: the run
+        "messages.loading": "Loading the model (first run only)",
+        "messages.editing": "Editing",
+        "messages.done": "Done",
+        "messages.timed_out": "The run took longer than {seconds} s and was stopped. Nothing was changed.",
+        "messages.out_of_memory": "The GPU ran out of memory on this picture (run {run}). Try a smaller picture "
+                                  "or fewer steps. Nothing was changed.",
+        "messages.run_failed": "The model could not finish this edit (run {run}). Nothing was changed; please try "
+                               "again.",
+        # billing
+        "messages.owes": "Your account owes {debt} credits after a refunded payment. Buy credits in the Credits "
+                         "tab to settle it, then run again.",
+        "messages.too_few_credits": "This run costs {cost} credits and you have {available}. Buy more in the "
+                                    "Credits tab; nothing was run or charged.",
+        "messages.prompt_refused": REFUSED,
+        "messages.prompt_unchecked": "The prompt could not be checked just now, so nothing was run. Please try again.",
+        "messages.purchases_off": "Purchases are not set up on this server.",
+        "messages.not_on_sale": "That product is not on sale here.",
+        "messages.nothing_to_manage": "There is nothing to manage yet: no purchase has been made with this account.",
+        # policy
+        "messages.policy_not_accepted": NOT_ACCEPTED,
+        "messages.policy_changed": CHANGED,
+        "messages.wrong_confirmation": WRONG_CONFIRMATION,
+        "messages.no_payments": NO_PAYMENTS,
+        "messages.still_active": STILL_ACTIVE,
+    },
+    "sv": {
+        "messages.file_empty": "Filen är tom. Ladda upp ett foto.",
+        "messages.not_image": "Den här filen är ingen bild som studion kan läsa. Ladda upp en bild i PNG, JPEG "
+                              "eller WebP.",
+        "messages.gif": "Den här filen är en GIF, inte ett foto. Ladda upp en bild i PNG, JPEG eller WebP.",
+        "messages.svg": "Den här filen är en SVG-teckning, inte ett foto. Ladda upp en bild i PNG, JPEG eller WebP.",
+        "messages.xml": "Den här filen är ett XML/SVG-dokument, inte ett foto. Ladda upp en bild i PNG, JPEG "
+                        "eller WebP.",
+        "messages.html": "Den här filen är en HTML-sida, inte ett foto. Ladda upp en bild i PNG, JPEG eller WebP.",
+        "messages.pdf": "Den här filen är en PDF, inte ett foto. Ladda upp en bild i PNG, JPEG eller WebP.",
+        "messages.too_many_pixels": "Bilden har för många pixlar; gränsen är {limit} megapixel.",
+        "messages.unreadable": "Filen ser ut att vara {kind} men gick inte att läsa. Den kan vara skadad.",
+        "messages.too_large": "Bilden är {width}×{height} ({size} megapixel); gränsen är {limit} megapixel. "
+                              "Använd en mindre bild.",
+        "messages.too_small": "Bilden är {width}×{height} pixlar; varje sida måste vara minst {side} pixlar.",
+        "messages.damaged": "{kind}-filen är skadad eller ofullständig. Ladda upp den igen.",
+        "messages.too_many_bytes": "Bilden är större än {limit} MB.",
+        "messages.prompt_long": "Texten är {length} tecken lång; gränsen är {limit}.",
+        "messages.steps": "Antalet steg måste vara mellan 1 och 150.",
+        "messages.guidance": "Vägledningen måste vara mellan 0 och 30.",
+        "messages.seed": "Seed måste vara ett heltal mellan 0 och 4294967295.",
+        "messages.strength": "Styrkan måste vara mellan 0,05 och 1,0.",
+        "messages.paint_first": "Måla först över den del av bilden som du vill ändra.",
+        "messages.mask_empty": "Masken är tom. Måla över den del av bilden som du vill ändra.",
+        "messages.no_side": "Välj minst en sida att utöka (vänster, höger, uppåt eller nedåt).",
+        "messages.extension": "Utökningen måste vara mellan 1 och 100 procent.",
+        "messages.extended_too_large": "Den utökade bilden skulle bli {width}×{height}, över gränsen på {limit} "
+                                       "megapixel. Utöka mindre.",
+        "messages.upscale_scale": "Förstoringen kan vara 2 eller 4 gånger.",
+        "messages.upscaled_too_large": "Förstorad x{scale} skulle bilden bli {width}×{height}, över gränsen på "
+                                       "{limit} megapixel. Prova x2 eller en mindre bild.",
+        "messages.loading": "Laddar modellen (bara första gången)",
+        "messages.editing": "Redigerar",
+        "messages.done": "Klart",
+        "messages.timed_out": "Körningen tog längre tid än {seconds} s och stoppades. Inget ändrades.",
+        "messages.out_of_memory": "Grafikkortet fick slut på minne för den här bilden (körning {run}). Prova en "
+                                  "mindre bild eller färre steg. Inget ändrades.",
+        "messages.run_failed": "Modellen kunde inte slutföra redigeringen (körning {run}). Inget ändrades; försök "
+                               "igen.",
+        "messages.owes": "Ditt konto är skyldigt {debt} krediter efter en återbetalning. Köp krediter under fliken "
+                         "Krediter för att reglera skulden och kör sedan igen.",
+        "messages.too_few_credits": "Den här körningen kostar {cost} krediter och du har {available}. Köp fler under "
+                                    "fliken Krediter; inget kördes och inget drogs.",
+        "messages.prompt_refused": "Prompten är inte tillåten enligt policyn för godtagbar användning, så inget "
+                                   "kördes och inget drogs.",
+        "messages.prompt_unchecked": "Prompten gick inte att kontrollera just nu, så inget kördes. Försök igen.",
+        "messages.purchases_off": "Köp är inte aktiverade på den här servern.",
+        "messages.not_on_sale": "Den produkten säljs inte här.",
+        "messages.nothing_to_manage": "Det finns inget att hantera än: inga köp har gjorts med det här kontot.",
+        "messages.policy_not_accepted": "Läs och godkänn integritetspolicyn och villkoren innan du kör en "
+                                        "redigering: använd knappen Godkänn högst upp på Studio-sidan (från API:t: "
+                                        "GET /account/policy, sedan POST /account/accept-policy med dess version).",
+        "messages.policy_changed": "Integritetspolicyn eller villkoren har ändrats sedan du godkände dem. Godkänn den "
+                                   "nya versionen innan du kör en redigering: använd knappen Godkänn högst upp på "
+                                   "Studio-sidan (från API:t: GET /account/policy, sedan POST "
+                                   "/account/accept-policy med dess version).",
+        "messages.wrong_confirmation": "Adressen du skrev är inte det här kontots adress, så inget raderades. Skriv "
+                                       "adressen som du loggar in med för att bekräfta.",
+        "messages.no_payments": "Din prenumeration kunde inte avslutas (betalningar är inte aktiverade här), så "
+                                "inget raderades. Kontakta oss.",
+        "messages.still_active": "Din prenumeration kunde inte avslutas hos betalleverantören, så den är fortfarande "
+                                 "aktiv och inget raderades. Försök igen om en stund.",
+    },
+}
