@@ -26,18 +26,25 @@ from billing.moderation import Moderation
 from billing.paid_runs import PaidRuns
 from billing.payments import Payments
 from billing.routes import billing_router
-from billing.sweeper import Sweeper
+from billing.sweeper import Sweeper, usage_retention
 from config import Settings
 from pipelines.batcher import DeviceQueue
 from pipelines.device import zero_gpu_wrapper
 from pipelines.models import ModelManager
 from pipelines.service import EditService
 from policy.acceptance import PolicyAcceptance
+from policy.analytics import head_html as analytics_head
 from policy.consents import Consents
+from policy.data_rights import DataRights
 from policy.documents import Documents
+from policy.rights_routes import rights_router
+from policy.routes import consent_router
+from policy.transport import TransportSecurity
 from services import Studio
+from store.crypto import FieldCipher
 from store.db import create_engine, migrate
 from store.usage import UsageLog
+from ui.page_language import PageLanguage
 from ui.session import SessionStore
 from ui.uploads import prepare_temp_dir
 
@@ -53,11 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     tempfile.tempdir = str(upload_root)  # multipart spill files stay on the same RAM disk
     import gradio as gr
 
+    from ui.i18n import i18n
     from ui.studio import CSS, build_studio
     from ui.upload_route import add_upload_route
 
     engine = create_engine(settings.sqlalchemy_url)
-    migrate(engine)
+    migrate(engine, FieldCipher.from_settings(settings))  # existing rows are encrypted with the app's keys
     models = ModelManager(settings)
     queue = DeviceQueue(settings.max_batch_size, wrap=zero_gpu_wrapper(settings.zero_gpu_duration_s))
     service = EditService(settings, models, queue, UsageLog(engine))
@@ -69,10 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     acceptance = PolicyAcceptance(consents, documents)
     paid_runs = PaidRuns(service, ledger, Moderation(settings, creem), gate=acceptance.require)
     payments = Payments(engine, settings, ledger, creem)
+    rights = DataRights(engine, accounts.users, consents, payments, settings.brand_name)
     sessions = SessionStore(max_history=settings.max_history, idle_s=settings.session_idle_s)
     studio = Studio(
         settings, engine, service, paid_runs, ledger, payments, accounts, sessions, upload_root,
-        documents, consents, acceptance,
+        documents, consents, acceptance, rights,
     )
 
     @asynccontextmanager
@@ -81,12 +90,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service.preload(settings.preload_operation)
         sweeper = Sweeper(ledger)  # holds of runs that died with an earlier process, now and every minute
         sweeper.start()
+        retention = usage_retention(service.usage, settings.usage_retention_days)  # now and every hour
+        retention.start()
         yield
+        retention.stop()
         sweeper.stop()
         shutil.rmtree(upload_root, ignore_errors=True)
 
     app = FastAPI(title="Studio", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.studio = studio
+    app.add_middleware(TransportSecurity, https=settings.is_https)
+    app.add_middleware(PageLanguage)  # Gradio's page starts in the visitor's language (not settable from `head`)
     # authlib keeps the OAuth state in a signed cookie of its own, only under /auth
     app.add_middleware(
         SessionMiddleware, secret_key=settings.secret_key.get_secret_value(), session_cookie="studio_oauth",
@@ -95,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth_router(accounts))
     app.include_router(billing_router(accounts, ledger, payments))
+    app.include_router(rights_router(settings, rights, acceptance, identify))
+    app.include_router(consent_router(accounts, consents))  # the cookie choice: GET and POST /consent/cookies
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -109,10 +125,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_upload_route(app, demo, upload_root, settings.max_upload_bytes, identify)
     # Every FastAPI route goes above this line: Gradio mounted at "/" shadows later ones.
     demo.queue(max_size=settings.queue_max_size)
+    # The page's <head> as one string, shown from the first paint: the cookie banner and the analytics loader
+    # (empty without GA_MEASUREMENT_ID). Other head parts join here; the language cannot (see ui/page_language.py).
+    head = analytics_head(settings)
     app = gr.mount_gradio_app(
         app, demo, path="/",
         css=CSS, footer_links=["api"], run_history=False, mcp_server=False,
         max_file_size=settings.max_upload_bytes, show_error=True, auth_dependency=identify,
+        head=head, i18n=i18n(),
     )
     # Gradio checks that file paths in a request point into its upload folder only once
     # `has_launched` is set, which launch() does and mount_gradio_app() does not. Without this a

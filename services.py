@@ -15,6 +15,7 @@ from config import Settings
 from pipelines.service import EditService
 from policy.acceptance import PolicyAcceptance
 from policy.consents import Consents
+from policy.data_rights import DataRights
 from policy.documents import Documents
 from ui.session import SessionStore
 
@@ -33,3 +34,4 @@ class Studio:
     documents: Documents  # privacy policy, terms, consent text
     consents: Consents  # who accepted which policy version; analytics choices
     acceptance: PolicyAcceptance  # no run before the current policy is accepted
+    rights: DataRights  # export, correct, delete

@@ -111,6 +111,12 @@ class Payments:
         with self.engine.connect() as conn:
             return [(r.id, r.status, r.current_period_end) for r in conn.execute(query)]
 
+    def mark_canceled(self, subscription_id: str) -> None:
+        """After cancelling at Creem ourselves (account deletion); its own webhook confirms it later."""
+        with self.engine.begin() as conn:
+            conn.execute(subscriptions.update().where(subscriptions.c.id == subscription_id)
+                         .values(status="canceled", updated_at=now()))
+
     # ------------------------------------------------------------ webhooks
 
     def receive(self, body: bytes, signature: str | None, content_type: str | None) -> str:

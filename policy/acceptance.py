@@ -6,6 +6,13 @@ from pipelines.errors import UserError
 from policy.consents import POLICY, Consent, Consents
 from policy.documents import Documents
 
+NOT_ACCEPTED = ("Please read and accept the privacy policy and the terms before running an edit: use the Accept "
+                "button at the top of the Studio page (from the API: GET /account/policy, then POST "
+                "/account/accept-policy with its version).")
+CHANGED = ("The privacy policy or the terms have changed since you accepted them. Please accept the new version "
+           "before running an edit: use the Accept button at the top of the Studio page (from the API: GET "
+           "/account/policy, then POST /account/accept-policy with its version).")
+
 
 class PolicyNotAccepted(UserError):
     """The user has not accepted the current policy version. The message is safe to show."""
@@ -31,9 +38,4 @@ class PolicyAcceptance:
         if self.accepted(user_id):
             return
         previous = self.consents.current(user_id, POLICY)
-        changed = previous is not None and previous.granted
-        raise PolicyNotAccepted(
-            ("The privacy policy or the terms have changed since you accepted them. " if changed else "")
-            + "Please read and accept the privacy policy and the terms before running an edit: use the "
-            "Accept button at the top of the Studio page (signed in, in a browser)."
-        )
+        raise PolicyNotAccepted(CHANGED if previous is not None and previous.granted else NOT_ACCEPTED)

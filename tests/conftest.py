@@ -252,9 +252,9 @@ class LiveApp:
         key, _ = self.studio.accounts.api_keys.create(user.id, "tests")
         return key
 
-    def session_cookie(self, email: str | None = None) -> dict:
-        """A signed-in browser cookie for a new user, as Playwright's add_cookies wants it."""
-        user = self.new_user(email)
+    def session_cookie(self, email: str | None = None, *, user=None) -> dict:
+        """A signed-in browser cookie (for a new user, or the one given), as Playwright's add_cookies wants it."""
+        user = user or self.new_user(email)
         token = self.studio.accounts.start_session(user, "pytest")
         host = self.url.split("//", 1)[1].split(":", 1)[0]
         return {"name": self.studio.settings.session_cookie_name, "value": token, "domain": host, "path": "/"}

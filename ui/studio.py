@@ -6,18 +6,66 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from billing.prices import base_price
 from pipelines.geometry import DIRECTIONS
 from pipelines.registry import OPERATIONS
 from ui.account import AccountHandlers, build_account_tab, build_signin_bar
+from ui.admin import AdminHandlers, build_admin_tab
 from ui.api import add_api_endpoints
+from ui.consent import ConsentHandlers, build_consent_tab
 from ui.credits import CreditHandlers, build_credits_tab
 from ui.handlers import StudioHandlers
+from ui.i18n import LANGUAGE_CSS, t
+from ui.my_data import MyDataHandlers, build_my_data
+from ui.operations import label_key, prompt_key
 from ui.painter import mask_painter
+from ui.privacy import PrivacyHandlers, build_accept_box, build_policy_tabs, wire_privacy
+from ui.switch import build_language_switch
 
 if TYPE_CHECKING:
     from services import Studio
 
+STRINGS = {
+    "en": {
+        "studio.tab": "Studio",
+        "studio.photo": "Photo (upload, paste or webcam)",
+        "studio.what": "What to do",
+        "studio.extend": "Extend",
+        "studio.by": "By (% of the side)",
+        "studio.scale": "Scale",
+        "studio.strength": "Strength",
+        "studio.advanced": "Advanced",
+        "studio.seed": "Seed (empty: random)",
+        "studio.steps": "Steps (empty: the model's default)",
+        "studio.guidance": "Guidance (empty: the model's default)",
+        "studio.model": "Model",
+        "studio.run": "Run",
+        "studio.cancel": "Cancel",
+        "studio.before_after": "Before / after",
+        "studio.undo": "↶ Undo",
+        "studio.redo": "↷ Redo",
+        "studio.history": "History (click a picture to keep editing from it)",
+    },
+    "sv": {
+        "studio.tab": "Studio",
+        "studio.photo": "Foto (ladda upp, klistra in eller använd webbkameran)",
+        "studio.what": "Vad vill du göra?",
+        "studio.extend": "Utöka åt",
+        "studio.by": "Med (% av sidan)",
+        "studio.scale": "Skala",
+        "studio.strength": "Styrka",
+        "studio.advanced": "Avancerat",
+        "studio.seed": "Seed (tomt: slumpmässigt)",
+        "studio.steps": "Steg (tomt: modellens standardvärde)",
+        "studio.guidance": "Vägledning (tomt: modellens standardvärde)",
+        "studio.model": "Modell",
+        "studio.run": "Kör",
+        "studio.cancel": "Avbryt",
+        "studio.before_after": "Före / efter",
+        "studio.undo": "↶ Ångra",
+        "studio.redo": "↷ Gör om",
+        "studio.history": "Historik (klicka på en bild för att fortsätta redigera från den)",
+    },
+}
 DEFAULT_OPERATION = "instruct_edit"
 CSS = """
 #demo-banner { background: var(--color-accent-soft); border-radius: 8px; padding: 0.5em 1em; }
@@ -27,7 +75,8 @@ CSS = """
 .signin-lead { font-weight: 600; margin-right: 0.25em; }
 .signin-provider { display: inline-block; padding: 0.4em 0.9em; border-radius: 8px; text-decoration: none;
                    border: 1px solid var(--border-color-primary); background: var(--background-fill-primary); }
-"""
+#operation-help { font-style: italic; }
+""" + LANGUAGE_CSS
 
 
 def build_studio(studio: Studio) -> gr.Blocks:
@@ -41,60 +90,70 @@ def build_studio(studio: Studio) -> gr.Blocks:
     # delete_cache is the backstop for uploads no handler ever read (a tab closed mid-upload):
     # every 2 minutes, files older than 10 minutes (longer than any queue wait) are deleted.
     with gr.Blocks(title="Studio", analytics_enabled=False, delete_cache=(120, 600)) as demo:
+        build_language_switch(settings)
         banner = gr.Markdown(visible=False, elem_id="demo-banner")
         guest_bar, user_bar, signed_in_as, email, send_link, signin_status = build_signin_bar(studio.accounts)
-        with gr.Tab("Studio"), gr.Row(equal_height=False):
+        accept_box, accept_text, accept = build_accept_box()
+        with gr.Tab(t("studio.tab")), gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 photo = gr.Image(
-                    label="Photo (upload, paste or webcam)", type="filepath", image_mode=None,
+                    label=t("studio.photo"), type="filepath", image_mode=None,
                     sources=["upload", "clipboard", "webcam"], height=300, elem_id="photo",
                 )
                 operation = gr.Radio(
-                    [(op.label, op.id) for op in OPERATIONS.values()], value=first.id,
-                    label="What to do", elem_id="operation",
+                    [(t(label_key(op.id)), op.id) for op in OPERATIONS.values()], value=first.id,
+                    label=t("studio.what"), elem_id="operation",
                 )
-                op_help = gr.Markdown(f"_{first.help}_", elem_id="operation-help")
-                prompt = gr.Textbox(label=first.prompt_label, lines=2, elem_id="prompt")
+                op_help = gr.Markdown(t(f"op.{first.id}.help"), elem_id="operation-help")
+                prompt = gr.Textbox(label=t(prompt_key(first.id)), lines=2, elem_id="prompt")
                 painter = mask_painter(visible=False, elem_id="painter")
                 with gr.Row(visible=False) as extend_row:
-                    directions = gr.CheckboxGroup(list(DIRECTIONS), value=["left", "right"], label="Extend")
-                    amount = gr.Slider(5, 100, value=25, step=5, label="By (% of the side)")
-                scale = gr.Radio([("×2", 2), ("×4", 4)], value=2, label="Scale", visible=False)
-                strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label="Strength", visible=False)
-                with gr.Accordion("Advanced", open=False) as advanced:
-                    seed = gr.Number(label="Seed (empty: random)", precision=0, elem_id="seed")
-                    steps = gr.Number(label="Steps (empty: the model's default)", precision=0, elem_id="steps")
-                    guidance = gr.Number(label="Guidance (empty: the model's default)", elem_id="guidance")
+                    directions = gr.CheckboxGroup([(t(f"op.direction.{side}"), side) for side in DIRECTIONS],
+                                                  value=["left", "right"], label=t("studio.extend"))
+                    amount = gr.Slider(5, 100, value=25, step=5, label=t("studio.by"))
+                scale = gr.Radio([("×2", 2), ("×4", 4)], value=2, label=t("studio.scale"), visible=False)
+                strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label=t("studio.strength"), visible=False)
+                with gr.Accordion(t("studio.advanced"), open=False) as advanced:
+                    seed = gr.Number(label=t("studio.seed"), precision=0, elem_id="seed")
+                    steps = gr.Number(label=t("studio.steps"), precision=0, elem_id="steps")
+                    guidance = gr.Number(label=t("studio.guidance"), elem_id="guidance")
                     choices = first.model_choices(settings)
-                    model = gr.Dropdown(choices, value=choices[0], label="Model", elem_id="model")
+                    model = gr.Dropdown(choices, value=choices[0], label=t("studio.model"), elem_id="model")
                 with gr.Row():
-                    run = gr.Button(
-                        f"Run · {base_price(settings, first.id)} credits", variant="primary", elem_id="run"
-                    )
-                    cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
+                    run = gr.Button(t("studio.run"), variant="primary", elem_id="run")  # priced when the page loads
+                    cancel = gr.Button(t("studio.cancel"), variant="stop", elem_id="cancel")
             with gr.Column(scale=1):
                 slider = gr.ImageSlider(
-                    label="Before / after", interactive=False, buttons=["fullscreen"], elem_id="result"
+                    label=t("studio.before_after"), interactive=False, buttons=["fullscreen"], elem_id="result"
                 )
                 info = gr.Markdown(elem_id="result-info")
                 download = gr.HTML(elem_id="download")
                 with gr.Row():
-                    undo = gr.Button("↶ Undo", size="sm", elem_id="undo")
-                    redo = gr.Button("↷ Redo", size="sm", elem_id="redo")
+                    undo = gr.Button(t("studio.undo"), size="sm", elem_id="undo")
+                    redo = gr.Button(t("studio.redo"), size="sm", elem_id="redo")
                 history = gr.Gallery(
-                    label="History (click a picture to keep editing from it)", columns=6, height=160,
+                    label=t("studio.history"), columns=6, height=160,
                     allow_preview=False, buttons=[], elem_id="history",
                 )
         build_credits_tab(credits)
-        build_account_tab(account)
+        account_tab = build_account_tab(account)
+        build_my_data(MyDataHandlers(studio, account), account_tab)
+        build_admin_tab(demo, AdminHandlers(studio, account))  # hidden unless ADMIN_EMAILS names the user
+        build_consent_tab(ConsentHandlers(
+            settings, account, studio.consents, consent_text=lambda lang: studio.documents.get("consent", lang).text,
+            policy_version=lambda: studio.acceptance.version,
+        ))
+        policy, terms = build_policy_tabs(studio)
         add_api_endpoints(studio, account)
 
         view = [slider, history, download, info, painter]
         priced_by = [operation, scale, directions, amount]
         demo.load(handlers.page_load, None, banner)
+        demo.load(handlers.run_label, priced_by, run, api_visibility="private")  # "Kör · 4 krediter"
         demo.load(account.bars, None, [guest_bar, user_bar, signed_in_as])
         for trigger in (send_link.click, email.submit):
             trigger(account.email_link, email, signin_status, api_visibility="private")
+        wire_privacy(demo, PrivacyHandlers(studio, account), accept_box, accept_text, accept, policy, terms)
         demo.unload(handlers.close)
         # `upload` fires once with the file for every source (file, paste, webcam); `input` may fire first
         # with nothing while a pasted picture is still uploading.

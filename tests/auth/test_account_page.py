@@ -35,6 +35,9 @@ def test_magic_link_sign_in_run_sign_out(page, live_app, mailbox, tmp_path):
     studio = StudioPage(page, live_app.url)
     studio.upload(photo)
     studio.type_prompt("make it snowy")
+    studio.run_expecting_message("accept the privacy policy")  # a new account accepts the policy first
+    page.click("#accept-policy")
+    page.locator("#policy-accept").first.wait_for(state="hidden", timeout=60_000)
     studio.run()
     assert "Edit with an instruction" in studio.info()
     run_id = re.search(r"run (\w+)", studio.info()).group(1)

@@ -32,6 +32,7 @@ class CreemState:
     requests: list = field(default_factory=list)  # (path, headers, body) the app sent
     denied_words: tuple = ("forbidden",)
     flagged_words: tuple = ("borderline",)
+    uncancellable: set = field(default_factory=set)  # subscription ids whose cancel fails
 
 
 def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
@@ -119,6 +120,9 @@ def creem_app(state: CreemState) -> FastAPI:
     def cancel(subscription_id: str, x_api_key: str | None = Header(None)):
         if refused := refuse_without_key(x_api_key):
             return refused
+        if subscription_id in state.uncancellable:  # Creem having a bad moment
+            return JSONResponse({"error": "Internal Server Error"}, status_code=503)
+        state.requests.append((f"/v1/subscriptions/{subscription_id}/cancel", {}, {}))
         return {"id": subscription_id, "object": "subscription", "status": "canceled"}
 
     @app.post("/v1/moderation/prompt")

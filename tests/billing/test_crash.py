@@ -54,6 +54,10 @@ def test_a_killed_runs_hold_is_released_on_restart(tmp_path, tiny_models):
     process = start(env, port)
     client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False,
                     headers={"Authorization": f"Bearer {key}"})
+    auth = {"Authorization": f"Bearer {key}"}  # a researcher accepts the policy over HTTP, once
+    version = httpx.get(f"http://127.0.0.1:{port}/account/policy", timeout=30).json()["version"]
+    assert httpx.post(f"http://127.0.0.1:{port}/account/accept-policy", json={"version": version}, headers=auth,
+                      timeout=30).status_code == 200
     threading.Thread(  # a long run (150 steps); the process dies in the middle of it
         target=lambda: client.predict(handle_file(str(photo)), "make it snowy", 150, None, 1,
                                       api_name="/instruct_edit"), daemon=True).start()

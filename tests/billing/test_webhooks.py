@@ -10,8 +10,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from store.tables import billing_events, payments, subscriptions
-from tests.billing.creem_server import PACK, PLAN, WEBHOOK_SECRET, completed_checkout, deliver, event, sign
+from store.tables import billing_events, subscriptions
+from tests.billing.creem_server import PACK, PLAN, completed_checkout, deliver, event, sign
 
 
 @pytest.fixture
@@ -197,17 +197,3 @@ def test_an_event_that_cannot_be_applied_answers_500_so_creem_retries(live_app, 
     assert deliver(hook, payload).status_code == 500
     with live_app.studio.engine.connect() as conn:  # not recorded, so a retry is processed afresh
         assert conn.execute(sa.select(billing_events).where(billing_events.c.event_id == payload["id"])).first() is None
-
-
-def test_no_card_or_personal_data_is_kept_from_payloads(live_app, hook, buyer):
-    body, _ = pack_checkout(buyer)
-    body["customer"]["name"] = "Card Holder Name"
-    body["payment_method"] = {"card": {"last4": "4242", "brand": "visa", "exp_month": 12}}
-    deliver(hook, event("checkout.completed", body))
-    with live_app.studio.engine.connect() as conn:
-        tables = [payments, billing_events, subscriptions]
-        dump = " ".join(str(conn.execute(sa.select(t)).all()) for t in tables)
-        columns = {c.name for t in tables for c in t.columns}
-    assert "4242" not in dump and "Card Holder Name" not in dump and buyer.email not in dump
-    assert not {"card", "last4", "pan", "cvv", "card_number", "expiry", "email", "name"} & columns
-    assert WEBHOOK_SECRET not in dump
