@@ -317,13 +317,17 @@ def browser():
     playwright.stop()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser tab; any uncaught error in the page fails the test."""
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+def watched_page(browser, **context_options) -> Iterator:
+    """A fresh browser tab in its own context; any uncaught error in the page fails the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     context.close()
     assert not errors, f"errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser):
+    yield from watched_page(browser, accept_downloads=True)

@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 
 from auth.magic_links import MagicLinks
-from auth.mailer import Mailer
 from auth.rate_limit import RateLimiter
 from auth.sessions import Sessions
 from auth.tokens import hash_token
@@ -22,8 +21,10 @@ from auth.users import EmailTaken, Users
 from config import Settings
 from store.crypto import FieldCipher, rotate_keys
 from store.db import create_engine, migrate
-from store.tables import identities, magic_links, metadata, users
+from store.tables import identities, magic_links, users
+from tests.auth.test_cookies import Outbox
 from tests.conftest import POSTGRES_URL, postgres_available, require
+from tests.policy.dump import database_text
 
 ADDRESS, NAME = "alice.liddell@example.com", "Alice Liddell"
 
@@ -36,15 +37,6 @@ def settings_with(**overrides) -> Settings:
     return Settings(_env_file=None, **overrides)
 
 
-class Outbox(Mailer):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.texts: list[str] = []
-
-    def send(self, to: str, subject: str, text: str, *, console_line: str) -> None:
-        self.texts.append(text)
-
-
 def links(engine, settings: Settings, cipher: FieldCipher) -> tuple[MagicLinks, Outbox]:
     outbox = Outbox(settings)
     return MagicLinks(engine, settings, RateLimiter(engine), outbox, cipher), outbox
@@ -55,12 +47,7 @@ def token_in(text: str) -> str:
 
 
 def dump(engine) -> str:
-    """Every row of every table, as text, the way someone holding a copy of the database would see it."""
-    with engine.connect() as conn:
-        return "\n".join(
-            repr(tuple(row)) for table in metadata.sorted_tables
-            for row in conn.execute(sa.text(f"SELECT * FROM {table.name}"))  # noqa: S608 - our own table names
-        ).casefold()
+    return database_text(engine).casefold()
 
 
 def assert_nothing_in_clear(engine, *texts: str) -> None:

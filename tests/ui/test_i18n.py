@@ -24,6 +24,7 @@ from auth.language import (
     request_language,
     translate,
 )
+from tests.conftest import watched_page
 from tests.ui.studio_page import TIMEOUT_MS, StudioPage
 from ui import i18n
 from ui import messages as ui_messages
@@ -217,13 +218,7 @@ def test_the_served_page_and_the_plain_pages_follow_the_language(live_app):
 @pytest.fixture
 def swedish_page(browser):
     """A tab whose browser prefers Swedish (navigator.language and Accept-Language)."""
-    context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"errors in the page: {errors}"
+    yield from watched_page(browser, locale="sv-SE")
 
 
 
