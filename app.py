@@ -26,7 +26,7 @@ from billing.moderation import Moderation
 from billing.paid_runs import PaidRuns
 from billing.payments import Payments
 from billing.routes import billing_router
-from billing.sweeper import Sweeper, usage_retention
+from billing.sweeper import Periodic, Sweeper, usage_retention
 from config import Settings
 from pipelines.batcher import DeviceQueue
 from pipelines.device import zero_gpu_wrapper
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     acceptance = PolicyAcceptance(consents, documents)
     paid_runs = PaidRuns(service, ledger, Moderation(settings, creem), gate=acceptance.require)
     payments = Payments(engine, settings, ledger, creem)
-    rights = DataRights(engine, accounts.users, consents, payments, settings.brand_name)
+    rights = DataRights(engine, accounts.users, accounts.magic_links, consents, payments, settings.brand_name)
     sessions = SessionStore(max_history=settings.max_history, idle_s=settings.session_idle_s)
     studio = Studio(
         settings, engine, service, paid_runs, ledger, payments, accounts, sessions, upload_root,
@@ -92,7 +92,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sweeper.start()
         retention = usage_retention(service.usage, settings.usage_retention_days)  # now and every hour
         retention.start()
+        old_links = Periodic("expired-links", accounts.magic_links.purge_expired, 3600.0)
+        old_links.start()
         yield
+        old_links.stop()
         retention.stop()
         sweeper.stop()
         shutil.rmtree(upload_root, ignore_errors=True)

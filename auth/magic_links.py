@@ -145,6 +145,26 @@ class MagicLinks:
         email = self.cipher.decrypt(row.email_enc, magic_links.c.email_enc)
         return RedeemedLink(email=email, next_path=row.next_path, purpose=row.purpose, user_id=row.user_id)
 
+    def addressed_to(self, email: str) -> list[int]:
+        """Ids of the links sent to this address (read by decrypting: the table is kept short, see purge)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(magic_links.c.id, magic_links.c.email_enc)).all()
+        return [row.id for row in rows if self.cipher.decrypt(row.email_enc, magic_links.c.email_enc) == email]
+
+    def forget(self, email: str) -> int:
+        """For account deletion: no link keeps the address, even encrypted."""
+        ids = self.addressed_to(email)
+        if ids:
+            with self.engine.begin() as conn:
+                conn.execute(magic_links.delete().where(magic_links.c.id.in_(ids)))
+        return len(ids)
+
+    def purge_expired(self) -> int:
+        """Links a day past their expiry serve no one (not even to say "expired"): delete them."""
+        with self.engine.begin() as conn:
+            result = conn.execute(magic_links.delete().where(magic_links.c.expires_at < now() - timedelta(days=1)))
+        return result.rowcount or 0
+
     def _keyed(self, value: str) -> str:
         """Rate-limit buckets name addresses and IPs by a keyed hash, not in the clear."""
         key = self.settings.secret_key.get_secret_value().encode()

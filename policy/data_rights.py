@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from auth.magic_links import MagicLinks
 from auth.tokens import normalize_email
 from auth.users import Users
 from billing.creem import CreemUnavailable
@@ -62,9 +63,11 @@ def tables_about_users() -> list[sa.Table]:
 
 
 class DataRights:
-    def __init__(self, engine: Engine, users_: Users, consents: Consents, payments: Payments, brand: str) -> None:
+    def __init__(self, engine: Engine, users_: Users, links: MagicLinks, consents: Consents, payments: Payments,
+                 brand: str) -> None:
         self.engine = engine
         self.users = users_
+        self.links = links
         self.consents = consents
         self.payments = payments
         self.brand = brand
@@ -74,10 +77,15 @@ class DataRights:
     def export(self, user_id: int) -> dict[str, Any]:
         """Everything the database holds about this user, and nothing about anyone else."""
         tables: dict[str, list[dict[str, Any]]] = {}
+        user = self.users.get(user_id)
+        sent_to = self.links.addressed_to(user.email) if user else []  # sign-in links name an address, not an id
         with self.engine.connect() as conn:
             for table in tables_about_users():
                 key = table.c.id if table is users else table.c.user_id
-                rows = conn.execute(sa.select(table).where(key == user_id)).mappings().all()
+                where = key == user_id
+                if table is magic_links and sent_to:
+                    where = sa.or_(where, magic_links.c.id.in_(sent_to))
+                rows = conn.execute(sa.select(table).where(where)).mappings().all()
                 tables[table.name] = [self._readable(table.name, dict(row)) for row in rows]
         return {
             "format": EXPORT_FORMAT,
@@ -116,6 +124,7 @@ class DataRights:
         if typed != user.email:
             raise DeletionRefused(WRONG_CONFIRMATION)
         self._cancel_subscriptions(user_id)
+        self.links.forget(user.email)
         self.users.delete(user_id)
         with self.engine.begin() as conn:
             conn.execute(auth_sessions.delete().where(auth_sessions.c.user_id == user_id))

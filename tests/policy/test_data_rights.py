@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ from config import Settings
 from pipelines.errors import UserError
 from policy.consents import ANALYTICS, POLICY, Consents
 from policy.data_rights import DataRights, DeletionRefused, tables_about_users
-from store.tables import credit_entries, usage_events
+from store.tables import credit_entries, magic_links, metadata, usage_events
 from store.usage import RunRecord, UsageLog
 from tests.billing.creem_server import PLAN, deliver, event
 from tests.policy.dump import database_text
@@ -34,7 +35,7 @@ def rights_for(engine) -> tuple[DataRights, object]:
     settings = Settings(_env_file=None)
     accounts = Accounts(engine, settings)
     payments = Payments(engine, settings, Ledger(engine, signup_credits=10, hold_minutes=30), None)
-    return DataRights(engine, accounts.users, Consents(engine), payments, "Studio"), accounts
+    return DataRights(engine, accounts.users, accounts.magic_links, Consents(engine), payments, "Studio"), accounts
 
 
 def someone(accounts, engine, email: str, name: str):
@@ -51,7 +52,19 @@ def someone(accounts, engine, email: str, name: str):
     ledger.hold(user.id, f"run-{user.id}", 3)
     ledger.capture(f"run-{user.id}")
     UsageLog(engine).record(RunRecord(uuid.uuid4().hex, user.id, "upscale", "m", "tiny", "ok", 120, 0.01))
+    accounts.magic_links.request(email, client_ip="10.0.0.1", base_url="http://studio.test")  # names the address
     return user
+
+
+def decrypted_values(engine, cipher) -> list[str]:
+    """Every encrypted field in the database, decrypted: what a thief with the key would read."""
+    values = []
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            for column in (c for c in table.columns if c.name.endswith("_enc")):
+                for (value,) in conn.execute(sa.select(column).where(column.is_not(None))):
+                    values.append(cipher.decrypt(value, column))
+    return values
 
 
 def rows_naming(engine, user_id: int) -> dict[str, int]:
@@ -70,7 +83,9 @@ def test_export_holds_everything_about_the_user_and_nothing_about_others(engine)
 
     export = rights.export(ada.id)
     counts = {name: len(rows) for name, rows in export["tables"].items()}
-    assert counts == rows_naming(engine, ada.id)  # every table that names a user, every row of it
+    expected = rows_naming(engine, ada.id)  # every table that names a user, every row of it ...
+    expected["magic_links"] += 1  # ... and the sign-in link sent to the address
+    assert counts == expected
     assert {"identities", "auth_sessions", "api_keys", "consents", "credit_entries", "usage_events"} <= {
         name for name, n in counts.items() if n}
     text = json.dumps(export)
@@ -102,6 +117,8 @@ def test_deletion_erases_the_person_keeps_accounting_anonymised_and_is_harmless_
     assert exported["email"] is None and exported["name"] is None and exported["deleted_at"]
     dump = database_text(engine).lower()
     assert "eve@example.com" not in dump and "eve example" not in dump and "sub-eve" not in dump
+    readable = decrypted_values(engine, accounts.users.cipher)  # not even encrypted: the link is gone too
+    assert "eve@example.com" not in readable and "Eve Example" not in readable
 
     assert rights.delete(eve.id, "eve@example.com") is False  # twice: nothing happens
     fresh = accounts.users.sign_in("email", "eve@example.com", "eve@example.com")
@@ -116,6 +133,21 @@ def test_a_wrong_confirmation_deletes_nothing(engine, typed):
     with pytest.raises(DeletionRefused, match="not this account's address"):
         rights.delete(user.id, typed)
     assert rows_naming(engine, user.id) == before and accounts.users.get(user.id) is not None
+
+
+def test_sign_in_links_a_day_past_expiry_are_purged(engine):
+    from auth.tokens import now
+
+    _rights, accounts = rights_for(engine)
+    for email in ("old@example.com", "new@example.com"):
+        accounts.magic_links.request(email, client_ip="10.0.0.2", base_url="http://studio.test")
+    old = accounts.magic_links.addressed_to("old@example.com")
+    with engine.begin() as conn:
+        conn.execute(magic_links.update().where(magic_links.c.id.in_(old))
+                     .values(expires_at=now() - timedelta(days=1, minutes=1)))
+    assert accounts.magic_links.purge_expired() == 1
+    assert accounts.magic_links.addressed_to("old@example.com") == []
+    assert len(accounts.magic_links.addressed_to("new@example.com")) == 1
 
 
 def test_the_name_can_be_corrected_and_an_address_held_by_another_account_is_refused(engine):
