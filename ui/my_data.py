@@ -89,7 +89,7 @@ class MyDataHandlers:
             return text("my_data.signed_out", lang), "", gr.update(visible=False)
         tables = self.studio.rights.export(user.id)["tables"]
         names = TABLE_NAMES[lang]
-        rows = ", ".join(f"{len(tables[t])} {names[t]}" for t in names if tables.get(t))
+        rows = ", ".join(f"{names[t]}: {len(tables[t])}" for t in names if tables.get(t))
         held = text("my_data.held", lang, rows=rows or text("my_data.nothing", lang))
         return held, user.name or "", gr.update(visible=True)
 

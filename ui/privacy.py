@@ -18,9 +18,9 @@ STRINGS = {
         "privacy.terms_tab": "Terms",
         "privacy.accept": "I accept the privacy policy and the terms",
         "privacy.ask": "**Before your first edit:** please read the **Privacy policy** and the **Terms** "
-                       "(tabs at the top) and accept them. Version {version}.",
+                       "(the tabs below) and accept them. Version {version}.",
         "privacy.ask_again": "**The privacy policy or the terms have changed** since you accepted them on {date}. "
-                             "Please read them again (tabs at the top) and accept the new version ({version}) "
+                             "Please read them again (the tabs below) and accept the new version ({version}) "
                              "to keep editing.",
         "privacy.thanks": "Thank you. You accepted version {version}; you can change your mind in the Consent tab.",
     },
@@ -29,9 +29,9 @@ STRINGS = {
         "privacy.terms_tab": "Villkor",
         "privacy.accept": "Jag godkänner integritetspolicyn och villkoren",
         "privacy.ask": "**Innan din första redigering:** läs **Integritetspolicy** och **Villkor** "
-                       "(flikarna högst upp) och godkänn dem. Version {version}.",
+                       "(flikarna nedan) och godkänn dem. Version {version}.",
         "privacy.ask_again": "**Integritetspolicyn eller villkoren har ändrats** sedan du godkände dem {date}. "
-                             "Läs dem igen (flikarna högst upp) och godkänn den nya versionen ({version}) "
+                             "Läs dem igen (flikarna nedan) och godkänn den nya versionen ({version}) "
                              "för att fortsätta redigera.",
         "privacy.thanks": "Tack. Du har godkänt version {version}; du kan ändra dig under fliken Samtycke.",
     },
