@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,14 +39,41 @@ def bench_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+def make_users(env: dict[str, str], count: int) -> list[dict[str, str]]:
+    """Accounts in the app's database that accepted the policy, with credits and an API key each.
+
+    Returns the request headers that carry each key. Written directly, as an operator would, so
+    benchmarks do not wait for one subprocess per user.
+    """
+    from auth.accounts import Accounts
+    from billing.ledger import Ledger
+    from config import Settings
+    from policy.acceptance import PolicyAcceptance
+    from policy.consents import Consents
+    from policy.documents import Documents
+    from store.db import create_engine, migrate
+
+    settings = Settings(_env_file=None, data_dir=Path(env["DATA_DIR"]), model_profile="tiny",
+                        database_url=env.get("DATABASE_URL") or None)
+    engine = create_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    accounts = Accounts(engine, settings)
+    ledger = Ledger(engine, signup_credits=settings.signup_credits, hold_minutes=settings.hold_minutes)
+    acceptance = PolicyAcceptance(Consents(engine), Documents(settings))
+    headers = []
+    for _ in range(count):
+        user = accounts.users.create(f"bench-{uuid.uuid4().hex[:10]}@example.com")
+        acceptance.accept(user.id)
+        ledger.grant(user.id, 1_000_000, kind="grant", source="operator", unique_key=f"bench:{user.id}")
+        key, _ = accounts.api_keys.create(user.id, "bench")
+        headers.append({"Authorization": f"Bearer {key}"})
+    engine.dispose()
+    return headers
+
+
 def api_key(env: dict[str, str]) -> dict[str, str]:
-    """A user and an API key in the app's database (manage.py); returns the headers that carry it."""
-    run = lambda *args: subprocess.run(  # noqa: E731
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    ).stdout
-    run("create-user", "bench@example.com")
-    key = run("api-key", "bench@example.com").strip().splitlines()[-1]
-    return {"Authorization": f"Bearer {key}"}
+    """One benchmark user's headers."""
+    return make_users(env, 1)[0]
 
 
 def serve(script: list[str], env: dict[str, str], port: int) -> subprocess.Popen:

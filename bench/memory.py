@@ -40,8 +40,11 @@ def main() -> str:
     data = temp_dir("memory")
     settings = Settings(_env_file=None, model_profile="tiny", data_dir=data, preload_operation="")
     studio = create_app(settings).state.studio
-    handlers = StudioHandlers(studio.service, studio.sessions, studio.upload_root, AccountHandlers(studio.accounts))
-    username = f"user:{studio.accounts.users.create('bench@example.com').id}"
+    handlers = StudioHandlers(studio, AccountHandlers(studio.accounts))
+    user = studio.accounts.users.create("bench@example.com")
+    studio.acceptance.accept(user.id)
+    studio.ledger.grant(user.id, 1_000_000, kind="grant", source="operator", unique_key="bench-memory")
+    username = f"user:{user.id}"
 
     def tab(name: str) -> SimpleNamespace:
         return SimpleNamespace(session_hash=name, username=username)
