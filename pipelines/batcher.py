@@ -57,6 +57,7 @@ class DeviceQueue:
         self._cond = threading.Condition()
         self._waiting: list[Job] = []
         self._busy = False
+        self._running = 0  # jobs in the batch on the device now
         self.batches_run: deque[int] = deque(maxlen=1000)  # sizes of recent batches (tests, bench)
 
     def submit(self, job: Job) -> Any:
@@ -72,7 +73,13 @@ class DeviceQueue:
             finally:
                 with self._cond:
                     self._busy = False
+                    self._running = 0
                     self._cond.notify_all()
+
+    def depth(self) -> int:
+        """Requests waiting for the device plus those running on it now (the metrics' queue depth)."""
+        with self._cond:
+            return len(self._waiting) + self._running
 
     def _wait_for_turn(self, job: Job) -> list[Job] | None:
         """Block until `job` is finished (None) or this caller should lead the next batch."""
@@ -94,6 +101,7 @@ class DeviceQueue:
         batch = [j for j in self._waiting if j.key == key][: self.max_batch_size]
         for j in batch:
             self._waiting.remove(j)
+        self._running = len(batch)
         return batch
 
     def _execute(self, batch: list[Job], leader: Job) -> None:
