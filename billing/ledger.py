@@ -13,6 +13,7 @@ on PostgreSQL (the WHERE is re-checked after a concurrent commit) and SQLite (BE
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +26,8 @@ from pipelines.errors import UserError
 from store.tables import credit_accounts, credit_entries, credit_holds
 
 log = logging.getLogger(__name__)
+
+RESOLVE_RETRY_PAUSE_S = 2.0  # a restarting database is usually back within this
 
 
 class InsufficientCredits(UserError):
@@ -211,7 +214,22 @@ class Ledger:
         return self._resolve(run_id, "released", charge=False, source=source)
 
     def _resolve(self, run_id: str, status: str, *, charge: bool, source: str) -> bool:
-        """Move a hold from 'held' to its end state once; a second call changes nothing."""
+        """Move a hold from 'held' to its end state once; a second call changes nothing.
+
+        A run's last step, after the model's seconds of work: if the database dropped the connection
+        meanwhile (a restart), try once more on a fresh one. Safe because it is idempotent; if that
+        fails too, the hold expires and the sweeper releases it.
+        """
+        try:
+            return self._resolve_once(run_id, status, charge=charge, source=source)
+        except sa.exc.DBAPIError as exc:
+            if not (isinstance(exc, sa.exc.OperationalError) or exc.connection_invalidated):
+                raise
+            log.warning("%s of run %s failed (%s); trying once more", status, run_id, type(exc.orig).__name__)
+        time.sleep(RESOLVE_RETRY_PAUSE_S)
+        return self._resolve_once(run_id, status, charge=charge, source=source)
+
+    def _resolve_once(self, run_id: str, status: str, *, charge: bool, source: str) -> bool:
         with self.engine.begin() as conn:
             h = credit_holds.c
             row = conn.execute(

@@ -230,6 +230,30 @@ class ModelManager:
                     return entry
         return None
 
+    # ------------------------------------------------------------ out of memory
+
+    @staticmethod
+    def can_offload(entry: LoadedModel) -> bool:
+        """Whether model CPU offload could still help: diffusers weights on CUDA, not offloaded yet."""
+        return entry.device == "cuda" and entry.spec.kind == "diffusers" and entry.placement == "device"
+
+    def offload(self, entry: LoadedModel) -> None:
+        """Switch a model, and the pipelines sharing its weights, to model CPU offload; idempotent.
+
+        Call from inside the device queue (no batch runs on the device then), after an out-of-memory error.
+        """
+        import torch
+
+        with self._lock:
+            root = entry.base or entry
+            family = {id(e): e for e in (root, entry, *self._entries.values()) if e is root or e.base is root}
+        for member in family.values():
+            if member.placement == "device":
+                member.pipe.enable_model_cpu_offload()
+                member.placement = "offload"
+                log.warning("model CPU offload on for %s after running out of GPU memory", member.spec.model_id)
+        torch.cuda.empty_cache()
+
     # ------------------------------------------------------------ unloading
 
     def budget_bytes(self) -> int:
@@ -277,6 +301,7 @@ class ModelManager:
             "model": spec.model_id,
             "weights": spec.weights,
             "loaded": self.is_loaded(spec),
+            "available": failed is None,  # False: the last load failed; retried after RETRY_FAILED_LOAD_S
             "error": failed[1] if failed else None,
         }
 
