@@ -28,9 +28,14 @@ from billing.payments import Payments
 from billing.routes import billing_router
 from billing.sweeper import Periodic, Sweeper, usage_retention
 from config import Settings
+from monitoring import logs
+from monitoring.health import Readiness
+from monitoring.metrics import Metrics
+from monitoring.routes import monitoring_router
 from pipelines.batcher import DeviceQueue
 from pipelines.device import zero_gpu_wrapper
 from pipelines.models import ModelManager
+from pipelines.registry import OPERATIONS
 from pipelines.service import EditService
 from policy.acceptance import PolicyAcceptance
 from policy.analytics import head_html as analytics_head
@@ -79,6 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     payments = Payments(engine, settings, ledger, creem)
     rights = DataRights(engine, accounts.users, accounts.magic_links, consents, payments, settings.brand_name)
     sessions = SessionStore(max_history=settings.max_history, idle_s=settings.session_idle_s)
+    metrics = Metrics(operations=OPERATIONS)  # this app's own registry: apps in one process count apart
+    metrics.watch_queue(queue.depth)
+    service.observers += [
+        lambda run: metrics.run_finished(run.operation, run.status, run.duration_ms / 1000), logs.log_run,
+    ]
+    paid_runs.on_charged = metrics.credits_charged
+    payments.on_webhook = metrics.webhook_event
     studio = Studio(
         settings, engine, service, paid_runs, ledger, payments, accounts, sessions, upload_root,
         documents, consents, acceptance, rights,
@@ -102,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Studio", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.studio = studio
+    app.state.metrics = metrics
     app.add_middleware(TransportSecurity, https=settings.is_https)
     app.add_middleware(PageLanguage)  # Gradio's page starts in the visitor's language (not settable from `head`)
     # authlib keeps the OAuth state in a signed cookie of its own, only under /auth
@@ -117,12 +130,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> dict:
-        """Liveness, the model profile, and which operations have their model loaded."""
+        """Liveness, the model profile, and which operations have their model loaded.
+
+        Still 200 when a model failed to load: the process is alive and the other operations work;
+        "degraded" and that operation's `available: false` say which one is out.
+        """
+        operations = service.status()
         return {
-            "status": "ok",
+            "status": "ok" if all(op["available"] for op in operations.values()) else "degraded",
             "model_profile": settings.model_profile,
-            "operations": service.status(),
+            "operations": operations,
         }
+
+    readiness = Readiness(engine, service, settings.preload_operation, settings.readiness_timeout_s)
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    app.include_router(monitoring_router(readiness, metrics, token))  # /readyz and /metrics
 
     demo = build_studio(studio)
     add_upload_route(app, demo, upload_root, settings.max_upload_bytes, identify)
@@ -144,18 +166,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+def configure_logging(settings: Settings | None = None) -> None:
+    """LOG_FORMAT=text (development) or json (production: one object per line, no personal data)."""
+    logs.configure(settings.log_format if settings else "text")
 
 
 def main() -> None:
-    configure_logging()
     settings = Settings()
+    configure_logging(settings)
     app = create_app(settings)
     log.info("Studio on http://%s:%d (models: %s)", settings.host, settings.port, settings.model_profile)
     uvicorn.run(
         app, host=settings.host, port=settings.port, access_log=settings.access_log,
+        log_config=None,  # uvicorn's records go through the root handler, in LOG_FORMAT
         proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
     )
 

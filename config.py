@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     space_id: str | None = None  # set by Hugging Face Spaces; the policy then names Hugging Face as host
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     access_log: bool = False  # access logs name uploaded files; off unless asked for
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, for a log collector (production)
+    metrics_token: SecretStr | None = None  # set: /metrics wants "Authorization: Bearer <token>"
+    readiness_timeout_s: float = Field(default=2.0, gt=0)  # /readyz waits this long for the database's SELECT 1
     # Personal fields (e-mail, name) are encrypted at rest with AES-GCM. "id:base64-32-bytes" entries,
     # the first encrypts, all decrypt (so keys can rotate: add one in front, run `manage.py rotate-key`).
     # Empty: one key derived from SECRET_KEY (id "s0").

@@ -15,7 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from auth.mailer import Mailer
+from auth.mailer import Mailer, MailUnavailable
 from auth.rate_limit import RateLimiter
 from auth.tokens import hash_token, new_token, normalize_email, now, safe_next
 from auth.users import Users
@@ -64,9 +64,10 @@ class MagicLinks:
         """E-mail a sign-in link; returns the sentence to show, the same for every address."""
         s = self.settings
         email = self._admit(raw_email, client_ip)
-        link = f"{base_url.rstrip('/')}/auth/magic?token={self._store(email, safe_next(next_path), SIGN_IN, None)}"
-        self.mailer.send(
-            email,
+        token = self._store(email, safe_next(next_path), SIGN_IN, None)
+        link = f"{base_url.rstrip('/')}/auth/magic?token={token}"
+        self._send(
+            token, email,
             f"Your {s.brand_name} sign-in link",
             f"Hello,\n\nopen this link to sign in to {s.brand_name}:\n\n{link}\n\n"
             f"It works once, for {s.magic_link_minutes} minutes. If you did not ask for it, ignore this e-mail.\n",
@@ -83,9 +84,10 @@ class MagicLinks:
         s = self.settings
         email = self._admit(new_email, client_ip)
         self.users.check_email_free(user_id, email)
-        link = f"{base_url.rstrip('/')}/auth/email-change?token={self._store(email, '/', CHANGE_EMAIL, user_id)}"
-        self.mailer.send(
-            email,
+        token = self._store(email, "/", CHANGE_EMAIL, user_id)
+        link = f"{base_url.rstrip('/')}/auth/email-change?token={token}"
+        self._send(
+            token, email,
             f"Confirm your new {s.brand_name} e-mail address",
             f"Hello,\n\nopen this link to use this address for your {s.brand_name} account:\n\n{link}\n\n"
             f"It works once, for {s.magic_link_minutes} minutes. If you did not ask for it, ignore this e-mail: "
@@ -117,6 +119,15 @@ class MagicLinks:
                 )
             )
         return token
+
+    def _send(self, token: str, email: str, subject: str, text: str, *, console_line: str) -> None:
+        """Mail the link; when the SMTP server cannot take it, delete the stored link, so nothing is left behind."""
+        try:
+            self.mailer.send(email, subject, text, console_line=console_line)
+        except MailUnavailable:
+            with self.engine.begin() as conn:
+                conn.execute(magic_links.delete().where(magic_links.c.token_hash == hash_token(token)))
+            raise
 
     def redeem(self, token: str | None) -> RedeemedLink:
         """Use a link once: the verified address, where to go next, and what the link was for."""

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ SUBSCRIPTION_EVENTS = {
     "subscription.past_due", "subscription.paused", "subscription.trialing", "subscription.unpaid",
     "subscription.update",
 }
+KNOWN_EVENTS = {"checkout.completed", "subscription.paid", "refund.created", "dispute.created", *SUBSCRIPTION_EVENTS}
 
 
 class WebhookRejected(Exception):
@@ -44,6 +46,11 @@ class WebhookRejected(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class PaymentNotApplied(Exception):
+    """A signed, well-formed event that cannot be applied yet (an unknown user or product): nothing was recorded,
+    and the route answers 500 so that Creem delivers it again."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Payments:
         self.settings = settings
         self.ledger = ledger
         self.creem = creem
+        self.on_webhook: Callable[[str, str], None] | None = None  # (event type, outcome) per delivery: metrics
 
     @property
     def configured(self) -> bool:
@@ -121,6 +129,24 @@ class Payments:
 
     def receive(self, body: bytes, signature: str | None, content_type: str | None) -> str:
         """Verify and apply one delivery. Returns a short outcome; raises WebhookRejected to refuse it."""
+        seen = ["unknown"]  # the event type, once a signed body names one
+        try:
+            outcome = self._receive(body, signature, content_type, seen)
+        except WebhookRejected:
+            self._observe(seen[0], "rejected")
+            raise
+        except Exception:
+            self._observe(seen[0], "error")
+            raise
+        self._observe(seen[0], outcome if outcome in ("duplicate", "ignored") else "applied")
+        return outcome
+
+    def _observe(self, event_type: str, outcome: str) -> None:
+        """Report a delivery with a label from a fixed set: the type comes from outside."""
+        if self.on_webhook is not None:
+            self.on_webhook(event_type if event_type in KNOWN_EVENTS | {"unknown"} else "other", outcome)
+
+    def _receive(self, body: bytes, signature: str | None, content_type: str | None, seen: list[str]) -> str:
         secret = self.settings.creem_webhook_secret
         if secret is None:
             raise WebhookRejected(404, "webhooks are not set up")
@@ -133,13 +159,14 @@ class Payments:
             raise WebhookRejected(401, "missing or invalid creem-signature")
         try:
             event = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: "[[[[..." too deep
             raise WebhookRejected(400, "body is not JSON") from None
         if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
             raise WebhookRejected(400, "not a Creem event")
         event_id, event_type = event.get("id"), event.get("eventType")
-        if not isinstance(event_id, str) or not event_id.strip() or not isinstance(event_type, str):
+        if not _text(event_id) or not _text(event_type):
             raise WebhookRejected(400, "an event needs an id and an eventType")
+        seen[0] = event_type
         with self.engine.begin() as conn:
             new = insert_or_skip(conn, billing_events, {
                 "event_id": event_id.strip()[:80], "event_type": event_type[:60], "received_at": now(),
@@ -166,20 +193,20 @@ class Payments:
         product_id = _id(checkout.get("product")) or _id(order.get("product"))
         user_id = self._user(conn, checkout)
         self._remember_customer(conn, user_id, _id(checkout.get("customer")) or _id(order.get("customer")))
-        request_id = checkout.get("request_id")
+        request_id = _id(checkout.get("request_id"))
         if request_id:
-            conn.execute(checkout_intents.update().where(checkout_intents.c.id == str(request_id))
+            conn.execute(checkout_intents.update().where(checkout_intents.c.id == request_id)
                          .values(status="completed"))
         subscription = _dict(checkout.get("subscription"))
         if order.get("type") != "onetime":  # subscriptions are granted per paid period, by subscription.paid
-            if subscription.get("id"):
-                self._set_subscription(conn, subscription["id"], user_id, product_id,
-                                       str(subscription.get("status") or "active"), created_ms, None)
+            if sub_id := _id(subscription.get("id")):
+                self._set_subscription(conn, sub_id, user_id, product_id,
+                                       _text(subscription.get("status")) or "active", created_ms, None)
             return "subscription checkout recorded"
         credits = self.settings.pack_credits.get(product_id or "")
         if credits is None:
-            raise ValueError(f"product {product_id!r} is not in CREEM_PACKS")
-        order_id = str(order["id"])
+            raise PaymentNotApplied(f"product {product_id!r} is not in CREEM_PACKS")
+        order_id = _required_id(order, "a one-time checkout's order")
         return self._grant(conn, user_id, credits, kind="purchase", payment_key=f"order:{order_id}",
                            order_id=order_id, product_id=product_id, amount=order.get("amount"),
                            currency=order.get("currency"), unique_key=f"purchase:{order_id}")
@@ -188,24 +215,25 @@ class Payments:
         product_id = _id(sub.get("product"))
         user_id = self._user(conn, sub)
         self._remember_customer(conn, user_id, _id(sub.get("customer")))
-        transaction = _id(sub.get("last_transaction")) or sub.get("last_transaction_id")
+        transaction = _id(sub.get("last_transaction")) or _id(sub.get("last_transaction_id"))
         if not transaction:
-            raise ValueError("subscription.paid without last_transaction_id")
-        self._set_subscription(conn, str(sub["id"]), user_id, product_id, "active", created_ms,
+            raise WebhookRejected(422, "subscription.paid without last_transaction_id")
+        sub_id = _required_id(sub, "subscription.paid's subscription")
+        self._set_subscription(conn, sub_id, user_id, product_id, "active", created_ms,
                                sub.get("current_period_end_date"))
         credits = self.settings.subscription_credits.get(product_id or "")
         if credits is None:
-            raise ValueError(f"product {product_id!r} is not in CREEM_SUBSCRIPTIONS")
+            raise PaymentNotApplied(f"product {product_id!r} is not in CREEM_SUBSCRIPTIONS")
         product = _dict(sub.get("product"))
         return self._grant(conn, user_id, credits, kind="subscription", payment_key=f"transaction:{transaction}",
                            order_id=None, product_id=product_id, amount=product.get("price"),
-                           currency=product.get("currency"), unique_key=f"subscription:{sub['id']}:{transaction}")
+                           currency=product.get("currency"), unique_key=f"subscription:{sub_id}:{transaction}")
 
     def _grant(self, conn: Connection, user_id: int, credits: int, *, kind: str, payment_key: str,
                order_id: str | None, product_id: str | None, amount: Any, currency: Any, unique_key: str) -> str:
         insert_or_skip(conn, payments, {
             "payment_key": payment_key, "order_id": order_id, "user_id": user_id, "product_id": product_id,
-            "credits": 0, "amount_cents": _int(amount), "currency": currency, "created_at": now(),
+            "credits": 0, "amount_cents": _amount(amount), "currency": _text(currency, 8), "created_at": now(),
         }, ["payment_key"])
         conn.execute(payments.update().where(payments.c.payment_key == payment_key)
                      .values(user_id=user_id, credits=credits, product_id=product_id))
@@ -215,7 +243,7 @@ class Payments:
         return f"granted {credits}" if granted else "already granted"
 
     def _subscription_status(self, conn: Connection, sub: dict, status: str, created_ms: int) -> str:
-        sub_id = str(sub["id"])
+        sub_id = _required_id(sub, "a subscription event's subscription")
         user_id = self._user(conn, sub)
         self._set_subscription(conn, sub_id, user_id, _id(sub.get("product")), status, created_ms,
                                sub.get("current_period_end_date"))
@@ -225,7 +253,7 @@ class Payments:
                           created_ms: int, period_end: Any) -> None:
         """Newest event wins: an older event arriving late does not undo a newer status."""
         values = {"user_id": user_id, "product_id": product_id, "status": status[:20], "status_at": created_ms,
-                  "current_period_end": str(period_end)[:40] if period_end else None, "updated_at": now()}
+                  "current_period_end": _text(period_end, 40), "updated_at": now()}
         if not insert_or_skip(conn, subscriptions, {"id": sub_id, **values}, ["id"]):
             conn.execute(subscriptions.update()
                          .where(subscriptions.c.id == sub_id, subscriptions.c.status_at <= created_ms).values(**values))
@@ -242,10 +270,10 @@ class Payments:
         keys = [k for k in (f"transaction:{transaction_id}" if transaction_id else None,
                             f"order:{order_id}" if order_id else None) if k]
         if not keys:
-            raise ValueError(f"{kind} names no transaction or order")
+            raise WebhookRejected(422, f"{kind} names no transaction or order")
         row = conn.execute(sa.select(payments).where(payments.c.payment_key.in_(keys))).first()
-        paid = _int(transaction.get("amount_paid")) or _int(transaction.get("amount"))
-        refunded = (_int(obj.get("refund_amount")) if kind == "refund" else None) or paid
+        paid = _amount(transaction.get("amount_paid")) or _amount(transaction.get("amount"))
+        refunded = (_amount(obj.get("refund_amount")) if kind == "refund" else None) or paid
         if row is None:  # the payment's own event has not arrived yet: remember, apply when it does
             insert_or_skip(conn, payments, {
                 "payment_key": own_key, "order_id": order_id, "user_id": None, "credits": 0,
@@ -263,8 +291,10 @@ class Payments:
         row = conn.execute(sa.select(payments).where(payments.c.payment_key == payment_key)).first()
         if row is None or not row.refunded_cents or not row.credits or row.user_id is None:
             return None
-        share = 1.0 if not row.amount_cents else min(1.0, row.refunded_cents / row.amount_cents)
+        share = 1.0 if not row.amount_cents else max(0.0, min(1.0, row.refunded_cents / row.amount_cents))
         credits = min(row.credits, math.ceil(row.credits * share - 1e-9))
+        if credits <= 0:
+            return None
         applied = self.ledger.take_back(row.user_id, credits, kind=kind, source="creem",
                                         unique_key=f"clawback:{payment_key}", reference=payment_key, conn=conn)
         return credits if applied else None
@@ -276,22 +306,22 @@ class Payments:
         metadata = {**_dict(_dict(obj.get("subscription")).get("metadata")), **_dict(obj.get("metadata")),
                     **_dict(_dict(obj.get("checkout")).get("metadata"))}
         candidates: list[int | None] = [_int(metadata.get("user_id"))]
-        request_id = obj.get("request_id") or _dict(obj.get("checkout")).get("request_id")
+        request_id = _id(obj.get("request_id")) or _id(_dict(obj.get("checkout")).get("request_id"))
         if request_id:
             candidates.append(conn.execute(sa.select(checkout_intents.c.user_id)
-                                           .where(checkout_intents.c.id == str(request_id))).scalar())
+                                           .where(checkout_intents.c.id == request_id)).scalar())
         customer = _id(obj.get("customer"))
         if customer:
             candidates.append(conn.execute(sa.select(credit_accounts.c.user_id)
                                            .where(credit_accounts.c.creem_customer_id == customer)).scalar())
-        sub_id = obj.get("id") if str(obj.get("object", "")) == "subscription" else _id(obj.get("subscription"))
+        sub_id = _id(obj.get("id") if obj.get("object") == "subscription" else obj.get("subscription"))
         if sub_id:
             candidates.append(conn.execute(sa.select(subscriptions.c.user_id)
-                                           .where(subscriptions.c.id == str(sub_id))).scalar())
+                                           .where(subscriptions.c.id == sub_id)).scalar())
         for user_id in candidates:
             if user_id is not None and conn.execute(sa.select(users.c.id).where(users.c.id == user_id)).first():
                 return user_id
-        raise ValueError("the payload names no known user")
+        raise PaymentNotApplied("the payload names no known user")
 
     def _remember_customer(self, conn: Connection, user_id: int, customer_id: str | None) -> None:
         if customer_id:
@@ -301,26 +331,76 @@ class Payments:
 
 
 def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.strip(), expected)
+    # as bytes: compare_digest refuses str with non-ASCII characters, and a header may hold any latin-1
+    return hmac.compare_digest(given.strip().encode("utf-8", "replace"), expected.encode())
 
 
 def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+MAX_ID = 64  # Creem's ids are about 30 characters; ours are stored in columns of 80 (and keys of 160)
+MAX_INT = 2**31 - 1  # amounts and user ids are 32-bit integer columns
+
+
+def _text(value: Any, limit: int = 200) -> str | None:
+    """A string the database can store (no NUL, valid UTF-8), cut to `limit`; None for anything else."""
+    if not isinstance(value, str) or "\x00" in value or not value.strip():
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can carry
+        return None
+    return value.strip()[:limit]
+
+
 def _id(value: Any) -> str | None:
-    """Creem sends related objects either expanded ({"id": ...}) or as a bare id string."""
+    """Creem sends related objects either expanded ({"id": ...}) or as a bare id string.
+
+    Absent is None; present but not an id (a list, a number too big, 300 characters) refuses the event.
+    """
     if isinstance(value, dict):
         value = value.get("id")
-    return str(value) if value else None
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INT:
+        return str(value)
+    text = _text(value, MAX_ID + 1)
+    if text is None or len(text) > MAX_ID:
+        raise WebhookRejected(422, f"an id must be a string of at most {MAX_ID} characters")
+    return text
+
+
+def _required_id(obj: dict, what: str) -> str:
+    found = _id(obj.get("id"))
+    if found is None:
+        raise WebhookRejected(422, f"{what} has no id")
+    return found
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None and str(value).strip() != "" else None
-    except (TypeError, ValueError):
+    """A 32-bit integer from a number or numeric string; None for anything else (junk, inf, nan, huge)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
+    try:
+        number = int(value) if str(value).strip() != "" else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if number is not None and -MAX_INT <= number <= MAX_INT else None
+
+
+def _amount(value: Any) -> int | None:
+    """An amount in cents: a non-negative integer, or None."""
+    number = _int(value)
+    return number if number is not None and number >= 0 else None
 
 
 def _millis(value: Any) -> int:
-    return _int(value) or 0
+    """An event time in milliseconds since 1970, 0 when missing or absurd (it only orders subscription events)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return 0
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return number if 0 <= number < 2**63 else 0

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from PIL import Image
 
@@ -21,7 +22,7 @@ from config import Settings
 from pipelines.base import EditRequest, Limits
 from pipelines.batcher import DeviceQueue, Job
 from pipelines.errors import RunCancelled, RunFailed, UserError
-from pipelines.models import ModelManager
+from pipelines.models import LoadedModel, ModelManager
 from pipelines.registry import OPERATIONS, get_operation
 from store.usage import RunRecord, UsageLog
 
@@ -47,6 +48,7 @@ class EditService:
         self.models = models
         self.queue = queue
         self.usage = usage
+        self.observers: list[Callable[[RunRecord], None]] = []  # told of every finished run (metrics, logs)
 
     def run(
         self,
@@ -90,7 +92,7 @@ class EditService:
                     on_progress=lambda done, total: report(done, total, "Editing"),
                 )
                 timer.start()
-                output = self.queue.submit(job)
+                output = self._submit(job, model, run_id)
                 image = op.finish(prepared, output)
             report(1, 1, "Done")
             status = "ok"
@@ -119,6 +121,28 @@ class EditService:
         finally:
             timer.cancel()
             self._record(run_id, user_id, op.id, model_id, weights, status, started, request.image)
+
+    def _submit(self, job: Job, model: LoadedModel, run_id: str) -> Any:
+        """Queue the job; if the GPU runs out of memory, once more with the model offloaded to the CPU.
+
+        Only where offload exists (a diffusers model on CUDA, not offloaded yet); otherwise, or when
+        the retry runs out of memory too, the error stands and the user reads "ran out of memory".
+        The run keeps its one hold throughout, so it is charged once or not at all.
+        """
+        try:
+            return self.queue.submit(job)
+        except Exception as exc:
+            if not _out_of_memory(exc) or not self.models.can_offload(model):
+                raise
+            log.warning("run %s ran out of GPU memory; trying once more with model CPU offload", run_id)
+
+        def offloaded(items: list, on_step: Callable[[int, int], None]) -> list:
+            self.models.offload(model)  # inside the queue: no other batch is on the device now
+            return job.work(items, on_step)
+
+        retry = Job(key=(*job.key, "offload", run_id), item=job.item, work=offloaded, cancel=job.cancel,
+                    on_progress=job.on_progress)
+        return self.queue.submit(retry)
 
     def _check(self, request: EditRequest) -> None:
         """Refuse a request that cannot run (bad input, a model not offered), before anything is spent."""
@@ -158,8 +182,6 @@ class EditService:
 
     def _record(self, run_id: str, user_id: int | None, op_id: str, model_id: str, weights: str, status: str,
                 started: float, image: Image.Image) -> None:
-        if self.usage is None:
-            return
         record = RunRecord(
             run_id=run_id,
             user_id=user_id,
@@ -168,8 +190,15 @@ class EditService:
             weights=weights,
             status=status,
             duration_ms=_ms_since(started),
-            input_megapixels=image.width * image.height / 1e6,
+            input_megapixels=image.width * image.height / 1e6 if image is not None else 0.0,
         )
+        for observe in self.observers:
+            try:
+                observe(record)
+            except Exception as exc:  # noqa: BLE001 - counting a run must never cost the user a result
+                log.error("a run observer failed for run %s: %s", run_id, type(exc).__name__)
+        if self.usage is None:
+            return
         try:
             self.usage.record(record)
         except Exception as exc:  # noqa: BLE001 - a usage row must never cost the user a result
@@ -180,10 +209,15 @@ def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """torch.cuda.OutOfMemoryError, recognised by name: torch is imported only where models load."""
+    return type(exc).__name__ == "OutOfMemoryError"
+
+
 def _as_run_failed(exc: Exception, run_id: str, op_id: str) -> RunFailed:
     """Log the details (no prompt, no pixels), give the user a sentence and the run id."""
     log.error("run %s (%s) failed: %s: %s", run_id, op_id, type(exc).__name__, exc, exc_info=exc)
-    if type(exc).__name__ == "OutOfMemoryError":
+    if _out_of_memory(exc):
         return RunFailed(
             f"The GPU ran out of memory on this picture (run {run_id[:8]}). "
             "Try a smaller picture or fewer steps. Nothing was changed."

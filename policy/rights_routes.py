@@ -53,7 +53,7 @@ def rights_router(settings: Settings, rights: DataRights, acceptance: PolicyAcce
     async def delete(request: Request) -> Response:
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than json recurses
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("confirm_email"), str):
             return JSONResponse({"error": 'Send JSON {"confirm_email": "<your address>"} to confirm.'},
@@ -84,7 +84,7 @@ def rights_router(settings: Settings, rights: DataRights, acceptance: PolicyAcce
         me = await caller(request, None)
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than json recurses
             body = None
         version = body.get("version") if isinstance(body, dict) else None
         if version != acceptance.version:

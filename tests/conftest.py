@@ -106,7 +106,8 @@ def postgres_schema_url() -> Iterator[str]:
     """A private schema on the test server, dropped afterwards."""
     require(postgres_available(), f"PostgreSQL at {POSTGRES_URL}")
     schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+    # pre-ping: tests/faults restarts the server, which cuts this engine's pooled connection
+    admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"), pool_pre_ping=True)
     with admin.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
@@ -281,6 +282,30 @@ def app_logs() -> Iterator[LogRecorder]:
     yield recorder
     root.removeHandler(recorder)
     root.setLevel(previous)
+
+
+def serve_app(settings: Settings) -> Iterator[LiveApp]:
+    """Another app in this process, served while the caller needs it (use with `yield from`).
+
+    create_app points Gradio's temp folder (GRADIO_TEMP_DIR, tempfile.tempdir) at the new app's
+    own, and Gradio checks every uploaded path against it; afterwards both are put back, so the
+    session's live_app accepts uploads again.
+    """
+    from app import create_app
+
+    saved_env, saved_tempdir = os.environ.get("GRADIO_TEMP_DIR"), tempfile.tempdir
+    try:
+        app = create_app(settings)
+        url, server, thread = serve_in_thread(app)
+        try:
+            yield LiveApp(f"{url}/", app)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+    finally:
+        if saved_env is not None:
+            os.environ["GRADIO_TEMP_DIR"] = saved_env
+        tempfile.tempdir = saved_tempdir
 
 
 @pytest.fixture(scope="session")
