@@ -5,7 +5,8 @@ two processes) sets the baseline; then 50 users, each with its own API key and a
 own (25 each, as a load balancer with sticky sessions would spread them), run mixed edits for
 60 s. Afterwards the books are checked (every account equals the sum of its entries, no hold
 left open), no file is left in either process's upload folder, and each process's memory is
-compared with where it stood after warm-up.
+compared with where it stood after warm-up (which includes 15 s of the full load, so batches of
+four have been through every model once).
 
 `.venv/bin/python -m bench.load` (BENCH_DATABASE_URL, LOAD_USERS, LOAD_SECONDS to change it).
 """
@@ -29,6 +30,7 @@ from bench.common import bench_env, free_port, make_users, photo, serve, stop, t
 USERS = int(os.environ.get("LOAD_USERS", "50"))
 SECONDS = float(os.environ.get("LOAD_SECONDS", "60"))
 BASELINE_SECONDS = 20.0
+WARM_UP_SECONDS = 15.0  # everyone at once, so memory is measured from where full batches leave it
 POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MIX = [  # (api name, arguments besides the image) in turn
     ("/instruct_edit", {"prompt": "make it snowy", "steps": 2, "seed": 7}),
@@ -90,6 +92,19 @@ def user_loop(url: str, headers: dict[str, str], image: str, until: float, resul
             results.ok(time.perf_counter() - started)
 
 
+def everyone(urls: list[str], users: list[dict[str, str]], image: str, seconds: float, results: Results) -> float:
+    """All users at once for `seconds`, half on each process; returns the wall time taken."""
+    until = time.perf_counter() + seconds
+    threads = [threading.Thread(target=user_loop, args=(urls[i % 2], headers, image, until, results, i))
+               for i, headers in enumerate(users)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
 def baseline(urls: list[str], headers: dict[str, str], image: str) -> float:
     """Edits per second of one client running edits back to back, alternating between the processes."""
     from gradio_client import Client, handle_file
@@ -146,7 +161,8 @@ def main() -> str:
     schema, database_url = fresh_schema()
     uploads = data / "uploads"  # each process makes its own folder in here
     env = bench_env(data, DATABASE_URL=database_url, MAX_BATCH_SIZE="4", PRELOAD_OPERATION="instruct_edit",
-                    QUEUE_MAX_SIZE="64", GRADIO_TEMP_DIR=str(uploads))
+                    QUEUE_MAX_SIZE="64", GRADIO_TEMP_DIR=str(uploads),
+                    MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "2"))  # see README: many threads, few arenas
     processes = []
     try:
         ports = [free_port(), free_port()]
@@ -166,20 +182,14 @@ def main() -> str:
             for _ in range(2):
                 for api_name, args in MIX:
                     client.predict(handle_file(image), **args, api_name=api_name)
-        memory_before = [rss_mb(p.pid) for p in processes]
         one_client = baseline(urls, users[-1], image)
+        everyone(urls, users[:USERS], image, WARM_UP_SECONDS, Results())  # full batches once, before measuring
+        time.sleep(5)
+        memory_before = [rss_mb(p.pid) for p in processes]
 
         results = Results()
-        until = time.perf_counter() + SECONDS
-        threads = [threading.Thread(target=user_loop, args=(urls[i % 2], users[i], image, until, results, i))
-                   for i in range(USERS)]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
-        time.sleep(1)
+        elapsed = everyone(urls, users[:USERS], image, SECONDS, results)
+        time.sleep(5)  # the last responses leave the process; Gradio forgets finished events
         memory_after = [rss_mb(p.pid) for p in processes]
         left = files_left(uploads)
         wrong, open_holds, accounts = books(database_url)
