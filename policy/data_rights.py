@@ -97,6 +97,15 @@ class DataRights:
             "tables": tables,
         }
 
+    def summary(self, user_id: int) -> dict[str, int]:
+        """How many rows each table holds about the user: counted, nothing decrypted (the Account tab shows it)."""
+        with self.engine.connect() as conn:
+            return {
+                table.name: conn.execute(sa.select(sa.func.count()).select_from(table).where(
+                    (table.c.id if table is users else table.c.user_id) == user_id)).scalar_one()
+                for table in tables_about_users()
+            }
+
     def _readable(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         out = {}
         for column, value in row.items():

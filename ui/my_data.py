@@ -87,9 +87,9 @@ class MyDataHandlers:
         user = self.account.user(request)
         if user is None:
             return text("my_data.signed_out", lang), "", gr.update(visible=False)
-        tables = self.studio.rights.export(user.id)["tables"]
+        counts = self.studio.rights.summary(user.id)
         names = TABLE_NAMES[lang]
-        rows = ", ".join(f"{names[t]}: {len(tables[t])}" for t in names if tables.get(t))
+        rows = ", ".join(f"{names[t]}: {counts[t]}" for t in names if counts.get(t))
         held = text("my_data.held", lang, rows=rows or text("my_data.nothing", lang))
         return held, user.name or "", gr.update(visible=True)
 

@@ -21,7 +21,7 @@ from billing.payments import Payments
 from config import Settings
 from pipelines.errors import UserError
 from policy.consents import ANALYTICS, POLICY, Consents
-from policy.data_rights import DataRights, DeletionRefused, tables_about_users
+from policy.data_rights import DataRights, DeletionRefused
 from store.tables import credit_entries, magic_links, metadata, usage_events
 from store.usage import RunRecord, UsageLog
 from tests.billing.creem_server import PLAN, deliver, event
@@ -68,12 +68,7 @@ def decrypted_values(engine, cipher) -> list[str]:
 
 
 def rows_naming(engine, user_id: int) -> dict[str, int]:
-    with engine.connect() as conn:
-        return {
-            t.name: conn.execute(sa.select(sa.func.count()).select_from(t).where(
-                (t.c.id if t.name == "users" else t.c.user_id) == user_id)).scalar_one()
-            for t in tables_about_users()
-        }
+    return rights_for(engine)[0].summary(user_id)
 
 
 def test_export_holds_everything_about_the_user_and_nothing_about_others(engine):
