@@ -27,15 +27,22 @@ class PolicyAcceptance:
     def version(self) -> str:
         return self.documents.policy_version
 
+    def choice(self, user_id: int) -> Consent | None:
+        """The user's newest answer about the policy, whichever version it was."""
+        return self.consents.current(user_id, POLICY)
+
+    def covers(self, choice: Consent | None) -> bool:
+        return choice is not None and choice.granted and choice.version == self.version
+
     def accepted(self, user_id: int) -> bool:
-        return self.consents.has_accepted(user_id, POLICY, self.version)
+        return self.covers(self.choice(user_id))
 
     def accept(self, user_id: int) -> Consent:
         return self.consents.record(user_id, POLICY, self.version, granted=True)
 
     def require(self, user_id: int) -> None:
-        """Called before every run, from the page and from the API alike."""
-        if self.accepted(user_id):
+        """Called before every run, from the page and from the API alike: one read."""
+        choice = self.choice(user_id)
+        if self.covers(choice):
             return
-        previous = self.consents.current(user_id, POLICY)
-        raise PolicyNotAccepted(CHANGED if previous is not None and previous.granted else NOT_ACCEPTED)
+        raise PolicyNotAccepted(CHANGED if choice is not None and choice.granted else NOT_ACCEPTED)

@@ -53,11 +53,6 @@ class Consents:
             row = conn.execute(query).first()
         return Consent(row.kind, row.version, row.granted, row.created_at) if row else None
 
-    def has_accepted(self, user_id: int, kind: str, version: str) -> bool:
-        """True when the newest choice of this kind grants exactly this version."""
-        choice = self.current(user_id, kind)
-        return choice is not None and choice.granted and choice.version == version
-
     def history(self, user_id: int) -> list[Consent]:
         query = sa.select(consents).where(consents.c.user_id == user_id).order_by(consents.c.id)
         with self.engine.connect() as conn:

@@ -42,7 +42,6 @@ class PrivacyHandlers:
     def __init__(self, studio: Studio, account: AccountHandlers) -> None:
         self.documents = studio.documents
         self.acceptance = studio.acceptance
-        self.consents = studio.consents
         self.account = account
 
     def documents_for(self, request: gr.Request) -> tuple[str, str]:
@@ -53,9 +52,9 @@ class PrivacyHandlers:
     def ask(self, request: gr.Request) -> tuple:
         """Show the accept box to a signed-in user who has not accepted the current version."""
         user = self.account.user(request)
-        if user is None or self.acceptance.accepted(user.id):
+        previous = self.acceptance.choice(user.id) if user else None
+        if user is None or self.acceptance.covers(previous):
             return gr.update(visible=False), ""
-        previous = self.consents.current(user.id, "policy")
         version = self.acceptance.version
         if previous is not None and previous.granted:
             ask = text("privacy.ask_again", language(request), date=f"{previous.at:%Y-%m-%d}", version=version)
