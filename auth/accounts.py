@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -44,6 +45,11 @@ class Accounts:
 
     def start_session(self, user: User, user_agent: str | None) -> str:
         return self.sessions.create(user.id, describe_device(user_agent))
+
+    def signed_in(self, cookies: Mapping[str, str]) -> int | None:
+        """The user id behind a request's session cookie, if it is a live session."""
+        session = self.sessions.resolve(cookies.get(self.settings.session_cookie_name))
+        return session.user_id if session else None
 
     def user_from_username(self, username: str | None) -> User | None:
         """The user Gradio's auth dependency named (see auth/dependency.py), if still there."""

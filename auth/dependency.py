@@ -19,8 +19,6 @@ BAD_KEY = "This API key is not valid: it was revoked or mistyped. Create a new o
 
 
 def make_auth_dependency(accounts: Accounts) -> Callable[[Request], Awaitable[str]]:
-    cookie = accounts.settings.session_cookie_name
-
     async def identify(request: Request) -> str:
         header = request.headers.get("authorization")
         if header:
@@ -31,7 +29,7 @@ def make_auth_dependency(accounts: Accounts) -> Callable[[Request], Awaitable[st
             if user_id is None:
                 raise HTTPException(status_code=401, detail=BAD_KEY, headers={"WWW-Authenticate": "Bearer"})
             return username_for(user_id)
-        session = await run_in_threadpool(accounts.sessions.resolve, request.cookies.get(cookie))
-        return username_for(session.user_id) if session else GUEST
+        user_id = await run_in_threadpool(accounts.signed_in, request.cookies)
+        return username_for(user_id) if user_id is not None else GUEST
 
     return identify

@@ -73,10 +73,6 @@ def billing_router(accounts: Accounts, ledger: Ledger, payments: Payments) -> AP
             return JSONResponse({"error": "not applied, please retry"}, status_code=500)
         return JSONResponse({"received": True, "outcome": outcome})
 
-    def viewer(request: Request) -> int | None:
-        session = accounts.sessions.resolve(request.cookies.get(settings.session_cookie_name))
-        return session.user_id if session else None
-
     @router.get("/billing/success")
     def success(request: Request) -> Response:
         """For display only: the credits come from the webhook, whatever this page says."""
@@ -87,14 +83,14 @@ def billing_router(accounts: Accounts, ledger: Ledger, payments: Payments) -> AP
         title = translate(STRINGS, "billing.thanks" if confirmed else "billing.payment", lang)
         lead = translate(STRINGS, "billing.received" if confirmed else "billing.unconfirmed", lang)
         body = f"<p id='message'>{html.escape(lead)}</p>"
-        if viewer(request):
+        if accounts.signed_in(request.cookies):
             body += f"<p>{html.escape(translate(STRINGS, 'billing.balance', lang)).format(balance=BALANCE)}</p>"
             body += WATCH_BALANCE
         return pages.page(brand, title, body + pages.back_link(brand, lang), lang=lang)
 
     @router.get("/billing/balance")
     def balance(request: Request) -> Response:
-        user_id = viewer(request)
+        user_id = accounts.signed_in(request.cookies)
         if user_id is None:
             return JSONResponse({"error": "sign in first"}, status_code=401)
         account = ledger.balance(user_id)

@@ -38,10 +38,6 @@ def consent_router(accounts: Accounts, consents: Consents) -> APIRouter:
     settings = accounts.settings
     router = APIRouter(prefix="/consent", include_in_schema=False)
 
-    def signed_in_user(request: Request) -> int | None:
-        session = accounts.sessions.resolve(request.cookies.get(settings.session_cookie_name))
-        return session.user_id if session else None
-
     def answer(analytics: bool | None) -> JSONResponse:
         body = {"analytics": analytics, "measurement_id": settings.ga_measurement_id, "version": NOTICE_VERSION}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
@@ -50,7 +46,7 @@ def consent_router(accounts: Accounts, consents: Consents) -> APIRouter:
         return JSONResponse({"message": message}, status_code=status_code, headers={"Cache-Control": "no-store"})
 
     def current_choice(request: Request) -> CookieChoice:
-        user_id = signed_in_user(request)
+        user_id = accounts.signed_in(request.cookies)
         found = cookie_choice(settings, consents, request.cookies.get(COOKIE_NAME), user_id)
         if user_id is not None and found.analytics is not None and found.on_account is None:
             consents.record(user_id, ANALYTICS, NOTICE_VERSION, found.analytics)  # chosen as a guest, then signed in
@@ -81,7 +77,7 @@ def consent_router(accounts: Accounts, consents: Consents) -> APIRouter:
         if not isinstance(data, dict) or set(data) != {"analytics"} or not isinstance(data["analytics"], bool):
             return refuse(422, f"The choice was not understood. {EXAMPLE}")
         analytics: bool = data["analytics"]
-        user_id = await run_in_threadpool(signed_in_user, request)
+        user_id = await run_in_threadpool(accounts.signed_in, request.cookies)
         if user_id is not None:
             await run_in_threadpool(consents.record, user_id, ANALYTICS, NOTICE_VERSION, analytics)
         response = answer(analytics)
