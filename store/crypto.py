@@ -157,14 +157,19 @@ def rotate_keys(engine: Engine, cipher: FieldCipher, batch_size: int = 500) -> d
 
     def rotate_links(conn: Connection, rows: Sequence[Row]) -> None:
         for row in rows:
-            if values := _reencrypted(cipher, row, (magic_links.c.email_enc,)):
+            values = _reencrypted(cipher, row, (magic_links.c.email_enc,))
+            email_hash = cipher.lookup(cipher.decrypt(row.email_enc, magic_links.c.email_enc))
+            if email_hash != row.email_hash:
+                values["email_hash"] = email_hash
+            if values:
                 conn.execute(magic_links.update().where(magic_links.c.id == row.id).values(values))
                 changed["magic_links"] += 1
 
     live = users.c.email_enc.is_not(None) | users.c.name_enc.is_not(None)
     _in_batches(engine, sa.select(users.c.id, users.c.email_hash, users.c.email_enc, users.c.name_enc).where(live),
                 users.c.id, batch_size, rotate_users)
-    _in_batches(engine, sa.select(magic_links.c.id, magic_links.c.email_enc), magic_links.c.id, batch_size,
+    _in_batches(engine, sa.select(magic_links.c.id, magic_links.c.email_enc, magic_links.c.email_hash),
+                magic_links.c.id, batch_size,
                 rotate_links)
     return changed
 
@@ -189,3 +194,15 @@ def _in_batches(engine: Engine, query: sa.Select, key: sa.Column, size: int,
                 return
             apply(conn, rows)
         last = rows[-1].id
+
+
+def migration_cipher() -> FieldCipher:
+    """For migrations that encrypt or hash: the app's cipher (store.db.migrate hands it over), else Settings()'s."""
+    from alembic import context
+
+    cipher = context.config.attributes.get("cipher")
+    if cipher is None:
+        from config import Settings
+
+        cipher = FieldCipher.from_settings(Settings())
+    return cipher

@@ -85,6 +85,7 @@ magic_links = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("email_enc", sa.Text, nullable=False),  # where it was sent, encrypted
+    sa.Column("email_hash", sa.String(64), nullable=True, index=True),  # the same address, keyed hash (lookups)
     sa.Column("next_path", sa.String(500), nullable=False),
     sa.Column("purpose", sa.String(20), nullable=False, server_default="sign_in"),  # sign_in | change_email
     sa.Column("user_id", sa.Integer, nullable=True),  # change_email: whose address changes

@@ -106,6 +106,7 @@ def test_rotate_key_moves_every_value_to_the_new_keys(engine):
     assert people.by_email(ADDRESS) == people.get(alice.id) and people.get(alice.id).name == NAME
     assert people.sign_in("email", ADDRESS, ADDRESS).id == alice.id  # the identity's hash moved too
     assert people.by_email("nameless@example.com").name is None
+    assert len(links(engine, after, new)[0].addressed_to(ADDRESS)) == 1  # the link's hash moved with the key
     assert links(engine, after, new)[0].redeem(token_in(outbox.texts[-1])).email == ADDRESS
     assert_nothing_in_clear(engine, ADDRESS, NAME)
 

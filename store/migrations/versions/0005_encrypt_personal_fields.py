@@ -13,9 +13,9 @@ Create Date: 2026-11-30
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
 
-from store.crypto import FieldCipher
+from store.crypto import migration_cipher
 
 revision = "0005"
 down_revision = "0004"
@@ -31,15 +31,6 @@ identities = sa.table("identities", sa.column("id"), sa.column("user_id"), sa.co
 magic_links = sa.table("magic_links", sa.column("id"), sa.column("email"), sa.column("email_enc"),
                        sa.column("purpose"))
 USERS_EMAIL, USERS_NAME, LINKS_EMAIL = "users.email_enc", "users.name_enc", "magic_links.email_enc"
-
-
-def _cipher() -> FieldCipher:
-    cipher = context.config.attributes.get("cipher")
-    if cipher is None:
-        from config import Settings
-
-        cipher = FieldCipher.from_settings(Settings())
-    return cipher
 
 
 def _update_each(table: sa.TableClause, rows: list, values) -> None:
@@ -67,7 +58,7 @@ def upgrade() -> None:
     ).all()
     links = bind.execute(sa.select(magic_links.c.id, magic_links.c.email)).all()
     if people or email_identities or links:
-        cipher = _cipher()
+        cipher = migration_cipher()
         _update_each(users, people, lambda r: {
             "email_hash": cipher.lookup(r.email) if r.email is not None else None,
             "email_enc": cipher.encrypt(r.email, USERS_EMAIL), "name_enc": cipher.encrypt(r.name, USERS_NAME),
@@ -96,7 +87,7 @@ def downgrade() -> None:
     people = bind.execute(sa.select(users.c.id, users.c.email_enc, users.c.name_enc)).all()
     links = bind.execute(sa.select(magic_links.c.id, magic_links.c.email_enc)).all()
     if people or links:
-        cipher = _cipher()
+        cipher = migration_cipher()
         _update_each(users, people, lambda r: {
             "email": cipher.decrypt(r.email_enc, USERS_EMAIL), "name": cipher.decrypt(r.name_enc, USERS_NAME),
         })
