@@ -115,7 +115,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Studio", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.studio = studio
     app.state.metrics = metrics
-    app.add_middleware(TransportSecurity, https=settings.is_https)
     app.add_middleware(PageLanguage)  # Gradio's page starts in the visitor's language (not settable from `head`)
     # authlib keeps the OAuth state in a signed cookie of its own, only under /auth
     app.add_middleware(
@@ -148,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     demo = build_studio(studio)
     add_upload_route(app, demo, upload_root, settings.max_upload_bytes, identify)
+    app.add_middleware(TransportSecurity, https=settings.is_https)  # added last: outermost, every response
     # Every FastAPI route goes above this line: Gradio mounted at "/" shadows later ones.
     demo.queue(max_size=settings.queue_max_size)
     # The page's <head> as one string, shown from the first paint: the cookie banner and the analytics loader

@@ -85,7 +85,7 @@ class ServePreviews:
             found = self.previews.get(scope["path"][len(FILE_PREFIX):])
             if found is not None:
                 data, media_type = found
-                headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+                headers = {"Cache-Control": "private, no-store"}  # nosniff and HSTS: policy/transport.py
                 await Response(data, media_type=media_type, headers=headers)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
