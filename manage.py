@@ -19,7 +19,7 @@ from auth.accounts import Accounts
 from auth.tokens import normalize_email
 from billing.ledger import Ledger
 from config import Settings
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from store.crypto import FieldCipher, rotate_keys
 from store.db import create_engine, migrate
 

@@ -8,8 +8,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from auth.tokens import aware, hash_token, new_token, now, touch
-from pipelines.errors import UserError
+from auth.tokens import hash_token, new_token, touch
+from kernel.clock import aware, now
+from kernel.errors import UserError
 from store.tables import api_keys, users
 
 KEY_PREFIX = "stu_"

@@ -17,9 +17,10 @@ from sqlalchemy.engine import Engine
 
 from auth.mailer import Mailer, MailUnavailable
 from auth.rate_limit import RateLimiter
-from auth.tokens import hash_token, new_token, normalize_email, now, safe_next
+from auth.tokens import hash_token, new_token, normalize_email, safe_next
 from auth.users import Users
 from config import Settings
+from kernel.clock import now
 from store.crypto import FieldCipher
 from store.tables import magic_links
 

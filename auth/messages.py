@@ -1,7 +1,7 @@
 """The sentences sign-in shows visitors, in every language, found by their English.
 
 auth/ raises and returns English (logs, the API and the tests read it); the pages and the Studio
-page translate on the way out with auth.language.localize. The English here must be exactly what
+page translate on the way out with kernel.language.localize. The English here must be exactly what
 the code says, with placeholders where the sentence carries values: tests/ui/test_i18n.py checks
 that each one still occurs in the source. Nothing here imports gradio.
 """

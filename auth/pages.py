@@ -1,6 +1,6 @@
 """The few plain HTML pages sign-in needs outside the Gradio app: a confirmation and a message.
 
-They speak the visitor's language (auth/language.py decides it, as for the Studio page): callers
+They speak the visitor's language (kernel/language.py decides it, as for the Studio page): callers
 pass it, and sentences from auth/ arrive in English and are translated here (auth/messages.py).
 """
 
@@ -11,7 +11,7 @@ import html
 from fastapi.responses import HTMLResponse
 
 from auth import messages
-from auth.language import DEFAULT, localize, merge, translate
+from kernel.language import DEFAULT, localize, merge, translate
 
 STRINGS = {
     "en": {

@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from auth.tokens import normalize_email
 from config import Settings
-from pipelines.errors import UserError
+from kernel.errors import UserError
 
 if TYPE_CHECKING:  # authlib is imported when sign-in is first used, not at start-up
     from authlib.integrations.starlette_client import OAuth

@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from auth.tokens import now
+from kernel.clock import now
 from store.tables import rate_limit_hits
 
 

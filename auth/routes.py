@@ -13,13 +13,13 @@ from starlette.concurrency import run_in_threadpool
 
 from auth import pages
 from auth.accounts import Accounts
-from auth.language import localize, request_language
 from auth.magic_links import CHANGE_EMAIL, LinkInvalid, TooManyRequests
 from auth.mailer import MailUnavailable
 from auth.providers import LABELS, SignInFailed, finish_sign_in
 from auth.tokens import safe_next
 from auth.users import EmailTaken, User
-from pipelines.errors import UserError
+from kernel.errors import UserError
+from kernel.language import localize, request_language
 
 
 def base_url(accounts: Accounts, request: Request) -> str:

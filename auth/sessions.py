@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from auth.tokens import aware, hash_token, new_token, now, touch
+from auth.tokens import hash_token, new_token, touch
+from kernel.clock import aware, now
 from store.tables import auth_sessions, users
 
 

@@ -6,12 +6,13 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from pipelines.errors import UserError
+from kernel.clock import aware, now
+from kernel.errors import UserError
 
 MAX_EMAIL_LENGTH = 254
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -24,15 +25,6 @@ def new_token(nbytes: int = 32) -> str:
 def hash_token(token: str) -> str:
     """Only this is stored: a leaked table does not give working cookies, links or keys."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without a zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 TOUCH_EVERY = timedelta(minutes=1)

@@ -12,8 +12,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
-from auth.tokens import normalize_email, now
-from pipelines.errors import UserError
+from auth.tokens import normalize_email
+from kernel.clock import now
+from kernel.errors import UserError
 from store.crypto import FieldCipher
 from store.tables import api_keys, auth_sessions, identities, users
 

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from auth.tokens import aware, now
-from pipelines.errors import UserError
+from kernel.clock import aware, now
+from kernel.errors import UserError
 from store.tables import credit_accounts, credit_entries, credit_holds
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import re
 
 from billing.creem import CreemClient, CreemUnavailable
 from config import Settings
-from pipelines.errors import UserError
+from kernel.errors import UserError
 
 REFUSED = "This prompt is not allowed by the acceptable-use policy, so nothing was run or charged."
 

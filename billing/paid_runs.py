@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from billing.ledger import Ledger
 from billing.moderation import Moderation
 from billing.prices import price
+from kernel.errors import RunFailed
 from pipelines.base import EditRequest
-from pipelines.errors import RunFailed
 from pipelines.registry import get_operation
 from pipelines.service import EditResult, EditService, ProgressFn
 

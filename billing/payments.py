@@ -21,12 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from auth.tokens import now
 from auth.users import User
 from billing.creem import CreemClient, webhook_signature
 from billing.ledger import Ledger, insert_or_skip
 from config import Settings
-from pipelines.errors import UserError
+from kernel.clock import now
+from kernel.errors import UserError
 from store.tables import billing_events, checkout_intents, credit_accounts, payments, subscriptions, users
 
 log = logging.getLogger(__name__)

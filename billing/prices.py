@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 
 from config import Settings
+from kernel.errors import UserError
 from pipelines.base import EditRequest
-from pipelines.errors import UserError
 from pipelines.registry import OPERATIONS, get_operation
 
 

@@ -11,10 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from auth import pages
 from auth.accounts import Accounts
-from auth.language import request_language, translate
 from billing.creem import valid_redirect
 from billing.ledger import Ledger
 from billing.payments import MAX_BODY_BYTES, Payments, WebhookRejected
+from kernel.language import request_language, translate
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from PIL import Image
 
-from pipelines.errors import UserError
+from kernel.errors import UserError
 
 if TYPE_CHECKING:
     from config import Settings

@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.errors import RunCancelled
+from kernel.errors import RunCancelled
 
 StepFn = Callable[[int, int], None]
 BatchWork = Callable[[list[Any], StepFn], list[Any]]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from pipelines.errors import UserError
+from kernel.errors import UserError
 
 DIRECTIONS = ("left", "right", "up", "down")
 

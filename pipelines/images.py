@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from pipelines.errors import UserError
+from kernel.errors import UserError
 
 ACCEPTED = "PNG, JPEG or WebP"
 _SIGNATURES = {

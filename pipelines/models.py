@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from kernel.errors import RunFailed
 from pipelines.device import module_bytes, pick_device, place_pipeline, total_memory
-from pipelines.errors import RunFailed
 
 if TYPE_CHECKING:
     from config import Settings

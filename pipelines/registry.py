@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from kernel.errors import UserError
 from pipelines.base import Operation
-from pipelines.errors import UserError
 from pipelines.ops.inpaint import Inpaint
 from pipelines.ops.instruct_edit import InstructEdit
 from pipelines.ops.outpaint import Outpaint

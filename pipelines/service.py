@@ -19,9 +19,9 @@ from typing import Any
 from PIL import Image
 
 from config import Settings
+from kernel.errors import RunCancelled, RunFailed, UserError
 from pipelines.base import EditRequest, Limits
 from pipelines.batcher import DeviceQueue, Job
-from pipelines.errors import RunCancelled, RunFailed, UserError
 from pipelines.models import LoadedModel, ModelManager
 from pipelines.registry import OPERATIONS, get_operation
 from store.usage import RunRecord, UsageLog

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from policy.consents import POLICY, Consent, Consents
 from policy.documents import Documents
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 
-from auth.language import COOKIE as LANGUAGE_COOKIE
 from config import Settings
+from kernel.language import COOKIE as LANGUAGE_COOKIE
 from policy.cookies import ANALYTICS_COOKIE
 
 ENDPOINT = "/consent/cookies"
@@ -97,7 +97,7 @@ _SCRIPT = """(() => {
   }
 
   function language() {
-    // The switch's cookie when it names a language we have, else the browser's (as auth/language.py decides)
+    // The switch's cookie when it names a language we have, else the browser's (as kernel/language.py decides)
     const match = document.cookie.match(/(?:^|;\\s*)__LANGUAGE_COOKIE__=([^;]*)/);
     const chosen = match ? decodeURIComponent(match[1]).trim().toLowerCase() : '';
     const tag = config.strings[chosen] ? chosen : (navigator.language || '').toLowerCase();

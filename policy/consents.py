@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from auth.tokens import now
+from kernel.clock import now
 from store.tables import consents
 
 POLICY = "policy"  # the privacy policy and the terms, accepted together before the first run

@@ -24,7 +24,7 @@ from auth.tokens import normalize_email
 from auth.users import Users
 from billing.creem import CreemUnavailable
 from billing.payments import Payments
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from policy.consents import Consents
 from store.tables import api_keys, auth_sessions, credit_accounts, magic_links, metadata, usage_events, users
 

@@ -19,13 +19,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from kernel.errors import UserError
 from monitoring.health import Readiness
 from monitoring.logs import JsonFormatter, TextFormatter, make_handler
 from monitoring.metrics import Metrics
 from monitoring.routes import monitoring_router
 from pipelines.base import EditRequest
 from pipelines.batcher import DeviceQueue
-from pipelines.errors import UserError
 from pipelines.models import ModelManager
 from pipelines.service import EditService
 from tests import samples

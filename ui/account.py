@@ -13,7 +13,7 @@ from auth.magic_links import TooManyRequests
 from auth.mailer import MailUnavailable
 from auth.providers import LABELS
 from auth.users import User
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from ui.i18n import in_every_language, language, localize, t, text
 
 STRINGS = {

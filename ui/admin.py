@@ -14,7 +14,7 @@ import pandas as pd
 
 from auth.tokens import normalize_email
 from billing.stats import credit_totals, credits_per_day
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from store.usage import UsageLog, Window
 from ui.account import AccountHandlers
 from ui.i18n import language, t, text, text_count

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from auth.language import DEFAULT, translate
+from kernel.errors import UserError
+from kernel.language import DEFAULT, translate
 from pipelines.base import EditRequest, Operation
-from pipelines.errors import UserError
 from pipelines.geometry import DIRECTIONS
 from pipelines.registry import OPERATIONS
 from ui.account import AccountHandlers

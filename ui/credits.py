@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from auth.language import DEFAULT
 from billing.creem import CreemUnavailable
 from billing.ledger import Entry, Ledger
 from billing.payments import Payments, Product
 from billing.prices import price_list
 from config import Settings
-from pipelines.errors import UserError
+from kernel.errors import UserError
+from kernel.language import DEFAULT
 from ui.account import AccountHandlers, table
 from ui.i18n import language, localize, t, text, text_count
 from ui.operations import label_key

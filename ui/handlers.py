@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from auth.language import DEFAULT
 from billing.paid_runs import PaidRuns
 from billing.prices import base_price
 from config import Settings
+from kernel.errors import RunCancelled, RunFailed, UserError
+from kernel.language import DEFAULT
 from pipelines.base import EditRequest
-from pipelines.errors import RunCancelled, RunFailed, UserError
 from pipelines.images import decode_image
 from pipelines.registry import OPERATIONS
 from pipelines.service import ProgressFn

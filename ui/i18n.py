@@ -1,11 +1,11 @@
 """The Studio page in every language: one gr.I18n built from the tables of the UI modules.
 
 Each module keeps its own `STRINGS = {"en": {...}, "sv": {...}}` (keys namespaced by module, see
-auth/language.py). Texts fixed when the page is built (labels, buttons, tabs, headings) go to the
+kernel/language.py). Texts fixed when the page is built (labels, buttons, tabs, headings) go to the
 browser as keys, `t("studio.run")`, and the browser shows them in its language. Texts handlers make
 at run time (results, gr.Info/gr.Error, the priced Run button) use `text(key, language(request))`;
 sentences from below the UI come in English and go through `localize`. The page and the server
-decide the language the same way (auth/language.py; ui/page_language.py tells the page).
+decide the language the same way (kernel/language.py; ui/page_language.py tells the page).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import importlib
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from auth import language as lang_rules
+from kernel import language as lang_rules
 
 if TYPE_CHECKING:
     import gradio as gr

@@ -9,7 +9,7 @@ import gradio as gr
 
 from auth.magic_links import TooManyRequests
 from auth.mailer import MailUnavailable
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from ui.account import POST_TO, AccountHandlers
 from ui.i18n import in_every_language, language, localize, t, text
 

@@ -4,7 +4,7 @@ Gradio 6.31 picks its locale once, from navigator.language, as its first script 
 of mount_gradio_app is added to the page later (Index.svelte sets up i18n, then mounts the head),
 so a script there cannot steer that choice. PageLanguage therefore edits Gradio's HTML page on its
 way out: <html lang> and, first thing in <head>, a one-line script that makes navigator.language
-the language auth/language.py decided (cookie, then Accept-Language, then English). The page,
+the language kernel/language.py decided (cookie, then Accept-Language, then English). The page,
 its handlers and the server's own pages then agree by construction. Nothing here imports gradio.
 """
 
@@ -17,7 +17,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth.language import request_language
+from kernel.language import request_language
 
 GRADIO_PAGE = b"window.gradio_config"  # only Gradio's own page carries its config inline
 _HTML_LANG = re.compile(rb'(<html\b[^>]*?\blang=)(["\'])[^"\']*\2', re.IGNORECASE)

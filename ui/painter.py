@@ -14,7 +14,7 @@ import json
 
 import gradio as gr
 
-from auth.language import LANGUAGES
+from kernel.language import LANGUAGES
 from ui.i18n import in_every_language, text
 
 STRINGS = {

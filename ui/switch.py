@@ -1,7 +1,7 @@
 """The language switch at the top of the page: "Svenska | English", each name in its own language.
 
 A click stores the choice in the `studio_lang` cookie (a year, same-site rules as the session
-cookie) and reloads: the server reads the cookie for everything it writes (auth/language.py) and
+cookie) and reloads: the server reads the cookie for everything it writes (kernel/language.py) and
 starts Gradio's page in that language (ui/page_language.py), so every label, message and server
 page follows, now and on later visits.
 """
@@ -13,8 +13,8 @@ import json
 
 import gradio as gr
 
-from auth.language import COOKIE, COOKIE_MAX_AGE_S, LANGUAGES, NAMES
 from config import Settings
+from kernel.language import COOKIE, COOKIE_MAX_AGE_S, LANGUAGES, NAMES
 
 CSS = """
 .language-switch { display: flex; justify-content: flex-end; align-items: center; gap: 0.35em;

@@ -18,8 +18,8 @@ from typing import Any
 
 import psutil
 
-from auth.language import DEFAULT, translate
-from pipelines.errors import UserError
+from kernel.errors import UserError
+from kernel.language import DEFAULT, translate
 from pipelines.images import bytes_from_data_url
 
 log = logging.getLogger(__name__)

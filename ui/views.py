@@ -13,8 +13,8 @@ from typing import Any
 
 from PIL import Image
 
-from auth.language import DEFAULT, translate, translate_count
-from pipelines.errors import UserError
+from kernel.errors import UserError
+from kernel.language import DEFAULT, translate, translate_count
 from pipelines.images import bytes_from_data_url, sniff_format, thumbnail, to_data_url
 from ui.session import HistoryEntry, StudioSession
 

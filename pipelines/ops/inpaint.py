@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from kernel.errors import UserError
 from pipelines.base import Prepared
 from pipelines.diffusion import DiffusionOperation, size_multiple
-from pipelines.errors import UserError
 from pipelines.geometry import composite, feather, fit_canvas, from_model, grow, mask_region, to_model
 from pipelines.images import flatten, mask_from_image, mask_is_empty
 

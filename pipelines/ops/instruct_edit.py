@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kernel.errors import RunFailed
 from pipelines.base import Prepared
 from pipelines.diffusion import DiffusionOperation, accepts
-from pipelines.errors import RunFailed
 
 if TYPE_CHECKING:
     from config import Settings

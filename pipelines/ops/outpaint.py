@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from kernel.errors import UserError
 from pipelines.base import Prepared
 from pipelines.diffusion import DiffusionOperation, size_multiple
-from pipelines.errors import UserError
 from pipelines.geometry import composite, extend, feather, fit_canvas, from_model, plan_extension, to_model
 from pipelines.images import flatten
 from pipelines.ops.inpaint import fill_prompts

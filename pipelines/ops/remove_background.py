@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageChops
 
+from kernel.errors import RunFailed
 from pipelines.base import Operation, Prepared, StepFn
-from pipelines.errors import RunFailed
 from pipelines.images import flatten
 
 if TYPE_CHECKING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from kernel.errors import UserError
 from pipelines.base import Prepared
 from pipelines.diffusion import DiffusionOperation
-from pipelines.errors import UserError
 
 if TYPE_CHECKING:
     from config import Settings

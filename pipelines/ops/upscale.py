@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from kernel.errors import UserError
 from pipelines.base import Operation, Prepared, StepFn
-from pipelines.errors import UserError
 
 if TYPE_CHECKING:
     from config import Settings

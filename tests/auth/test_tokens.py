@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from auth.tokens import hash_token, new_token, normalize_email, safe_next
-from pipelines.errors import UserError
+from kernel.errors import UserError
 
 
 @pytest.mark.parametrize("variant", [

@@ -7,7 +7,7 @@ import pytest
 
 from billing.creem import redirect_signature, valid_redirect
 from billing.payments import Payments
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from tests.billing.creem_server import API_KEY, PACK, redirect_query
 
 

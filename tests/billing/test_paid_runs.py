@@ -11,8 +11,8 @@ from PIL import Image
 from billing.ledger import InsufficientCredits
 from billing.moderation import Moderation, PromptRefused
 from billing.paid_runs import PaidRuns
+from kernel.errors import RunCancelled, RunFailed, UserError
 from pipelines.base import EditRequest
-from pipelines.errors import RunCancelled, RunFailed, UserError
 from pipelines.registry import OPERATIONS
 from pipelines.service import EditService
 from tests import samples

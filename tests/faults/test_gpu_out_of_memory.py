@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 import torch
 
+from kernel.errors import RunFailed
 from pipelines.base import EditRequest
-from pipelines.errors import RunFailed
 from pipelines.registry import OPERATIONS
 from store.tables import credit_holds
 from tests import samples

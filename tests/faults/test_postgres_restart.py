@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from gradio_client import handle_file
 
 from billing.paid_runs import DATABASE_AWAY
+from kernel.errors import RunFailed
 from pipelines.base import EditRequest
-from pipelines.errors import RunFailed
 from pipelines.registry import OPERATIONS
 from store.tables import credit_accounts, credit_entries, credit_holds
 from tests import samples

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from pipelines.images import decode_image
 from tests import samples
 from tests.fuzz import EXAMPLES

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from kernel.errors import RunCancelled
 from pipelines.batcher import DeviceQueue, Job
-from pipelines.errors import RunCancelled
 
 
 class SlowModel:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from pipelines.geometry import (
     composite,
     extend,

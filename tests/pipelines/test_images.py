@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from pipelines.images import bytes_from_data_url, decode_image, encode_png, mask_from_image, to_data_url
 from tests import samples
 

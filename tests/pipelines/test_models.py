@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kernel.errors import RunFailed
 from pipelines import tiny
-from pipelines.errors import RunFailed
 from pipelines.models import ModelManager
 from pipelines.registry import OPERATIONS
 from tests.conftest import make_settings

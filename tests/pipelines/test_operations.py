@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kernel.errors import RunCancelled, RunFailed, UserError
 from pipelines.base import EditRequest
 from pipelines.batcher import DeviceQueue
-from pipelines.errors import RunCancelled, RunFailed, UserError
 from pipelines.models import ModelManager
 from pipelines.registry import OPERATIONS
 from pipelines.service import EditService

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from config import Settings
+from kernel.errors import UserError
 from pipelines import tiny
 from pipelines.base import INPUTS
-from pipelines.errors import UserError
 from pipelines.registry import OPERATIONS, get_operation
 
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from billing.ledger import Ledger
 from billing.payments import Payments
 from config import Settings
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from policy.consents import ANALYTICS, POLICY, Consents
 from policy.data_rights import DataRights, DeletionRefused
 from store.tables import credit_entries, magic_links, metadata, usage_events
@@ -131,7 +131,7 @@ def test_a_wrong_confirmation_deletes_nothing(engine, typed):
 
 
 def test_sign_in_links_a_day_past_expiry_are_purged(engine):
-    from auth.tokens import now
+    from kernel.clock import now
 
     _rights, accounts = rights_for(engine)
     for email in ("old@example.com", "new@example.com"):

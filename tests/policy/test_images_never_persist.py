@@ -81,8 +81,8 @@ def test_no_file_holds_the_pictures_after_a_browser_session(browser, live_app, t
 
 
 def test_logs_hold_no_image_data_and_no_prompts(live_app, app_logs, monkeypatch):
+    from kernel.errors import RunFailed
     from pipelines.base import EditRequest
-    from pipelines.errors import RunFailed
     from pipelines.registry import OPERATIONS
 
     service = live_app.studio.service

@@ -12,7 +12,7 @@ import pytest
 from starlette.requests import Request
 
 from auth import messages as auth_messages
-from auth.language import (
+from kernel.language import (
     COOKIE,
     DEFAULT,
     LANGUAGES,

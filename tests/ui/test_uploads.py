@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from pipelines.errors import UserError
+from kernel.errors import UserError
 from tests import samples
 from ui.uploads import prepare_temp_dir, take_upload
 from ui.views import image_data, mask_from_painter
