@@ -32,6 +32,7 @@ from monitoring import logs
 from monitoring.health import Readiness
 from monitoring.metrics import Metrics
 from monitoring.routes import monitoring_router
+from pipelines import registry
 from pipelines.batcher import DeviceQueue
 from pipelines.device import zero_gpu_wrapper
 from pipelines.models import ModelManager
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ui.studio import CSS, build_studio
     from ui.upload_route import add_upload_route
 
+    registry.check_settings(settings)  # names of operations and models: a typo fails here, not at the first run
+    preload = registry.preload_operation(settings)
     engine = create_engine(settings.sqlalchemy_url)
     migrate(engine, FieldCipher.from_settings(settings))  # existing rows are encrypted with the app's keys
     models = ModelManager(settings)
@@ -98,8 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if settings.preload_operation:
-            service.preload(settings.preload_operation)
+        if preload is not None:
+            service.preload(preload)
         sweeper = Sweeper(ledger)  # holds of runs that died with an earlier process, now and every minute
         sweeper.start()
         retention = usage_retention(service.usage, settings.usage_retention_days)  # now and every hour

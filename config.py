@@ -6,13 +6,15 @@ configuration. Outside development the class refuses to start with default secre
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me"  # noqa: S105 - a placeholder that production refuses
 
@@ -75,9 +77,7 @@ class Settings(BaseSettings):
 
     # --- credits and Creem
     signup_credits: int = 10
-    prices: CommaList = [  # operation:credits
-        "instruct_edit:4", "inpaint:3", "outpaint:4", "restyle:3", "remove_background:1", "upscale:2",
-    ]
+    prices: CommaList = []  # operation:credits, overriding the prices the operations declare
     price_per_megapixel: bool = False  # scale each price by the result's megapixels (at least 1x)
     run_timeout_s: int = 600
     hold_minutes: float = 30.0  # a hold older than this belongs to a run that died; the sweeper releases it
@@ -102,22 +102,13 @@ class Settings(BaseSettings):
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
     cpu_offload: Literal["auto", "always", "never"] = "auto"
     model_memory_budget_gb: float = 0.0  # 0: 90% of the device's memory
-    preload_operation: str = "instruct_edit"
+    preload_operation: str = "default"  # an operation id; "default": the page's first; empty: none
     hub_probe_timeout_s: float = 3.0
     trust_remote_code_models: CommaList = ["briaai/RMBG-1.4"]
-
-    instruct_edit_model: str = "timbrooks/instruct-pix2pix"
-    instruct_edit_models: CommaList = [
-        "timbrooks/instruct-pix2pix",
-        "black-forest-labs/FLUX.1-Kontext-dev",
-        "Qwen/Qwen-Image-Edit",
-    ]
-    inpaint_model: str = "stable-diffusion-v1-5/stable-diffusion-inpainting"
-    outpaint_model: str = "stable-diffusion-v1-5/stable-diffusion-inpainting"
-    restyle_model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-    remove_background_model: str = "briaai/RMBG-1.4"
-    upscale_x2_model: str = "caidas/swin2SR-classical-sr-x2-64"
-    upscale_x4_model: str = "caidas/swin2SR-classical-sr-x4-64"
+    # Each operation's models: <ID>_MODEL (the default) and <ID>_MODELS (the choices, comma-separated),
+    # e.g. INSTRUCT_EDIT_MODEL. The names come from the operations (pipelines/base.py), so they are
+    # gathered here by their ending and checked against the registry when the app starts.
+    operation_models: dict[str, str] = {}
 
     # --- images
     max_upload_mb: int = 50
@@ -135,7 +126,7 @@ class Settings(BaseSettings):
     zero_gpu_duration_s: int = 60
 
     @field_validator(
-        "trust_remote_code_models", "instruct_edit_models", "prices", "creem_packs", "creem_subscriptions",
+        "trust_remote_code_models", "prices", "creem_packs", "creem_subscriptions",
         "moderation_blocklist", "data_keys", "admin_emails", mode="before",
     )
     @classmethod
@@ -143,6 +134,25 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        """The usual sources, then the environment's and .env's <ID>_MODEL(S) settings, which no field names."""
+        return (init_settings, env_settings, WithoutModelSettings(settings_cls, dotenv_settings),
+                file_secret_settings, OperationModelSettings(settings_cls, dotenv_settings))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_operation_models(cls, data: object) -> object:
+        """`Settings(restyle_model=...)` and RESTYLE_MODEL both land in operation_models["restyle_model"]."""
+        if not isinstance(data, dict):
+            return data
+        models = dict(data.get("operation_models") or {})
+        for key in [k for k in data if isinstance(k, str) and _is_model_setting(k)]:
+            value = data.pop(key)
+            models[key.lower()] = ",".join(value) if isinstance(value, list | tuple) else str(value)
+        return {**data, "operation_models": models}
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -200,6 +210,52 @@ class Settings(BaseSettings):
     @cached_property
     def tiny_models_path(self) -> Path:
         return self.tiny_model_dir or self.data_dir / "tiny-models"
+
+
+MODEL_SUFFIXES = ("_model", "_models")
+
+
+class WithoutModelSettings(PydanticBaseSettingsSource):
+    """The .env file's values less the model settings, which OperationModelSettings reads (in the right order)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], dotenv: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.dotenv = dotenv
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.dotenv().items() if not _is_model_setting(k)}
+
+
+class OperationModelSettings(PydanticBaseSettingsSource):
+    """Every <SOMETHING>_MODEL or _MODELS variable in the environment and the .env file (environment wins)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], dotenv: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.dotenv = dotenv
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        env_file = getattr(self.dotenv, "env_file", None)
+        for path in env_file if isinstance(env_file, list | tuple) else [env_file]:
+            if path and Path(path).is_file():
+                found.update({k.lower(): v for k, v in dotenv_values(path).items() if v is not None})
+        found.update({k.lower(): v for k, v in os.environ.items()})
+        models = {k: v for k, v in found.items() if _is_model_setting(k)}
+        return {"operation_models": models} if models else {}
+
+
+NOT_OPERATION_MODELS = {"trust_remote_code_models", "operation_models"}  # fields that end like a model setting
+
+
+def _is_model_setting(name: str) -> bool:
+    name = name.lower()
+    return name.endswith(MODEL_SUFFIXES) and name not in NOT_OPERATION_MODELS
 
 
 def _pairs(items: list[str], setting: str) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""What a run costs: a price per operation (settings), optionally scaled by the result's megapixels.
+"""What a run costs: the operation's price (PRICES overrides it), optionally scaled by the result's megapixels.
 
 The same function prices the Run button, the API and the charge, so they always agree.
 """
@@ -9,18 +9,17 @@ import math
 
 from config import Settings
 from kernel.errors import UserError
-from pipelines.base import EditRequest
-from pipelines.registry import OPERATIONS, get_operation
+from pipelines.base import EditRequest, Operation
+from pipelines.registry import OPERATIONS
 
 
-def base_price(settings: Settings, operation_id: str) -> int:
-    return settings.price_table.get(operation_id, 1)
+def base_price(settings: Settings, op: Operation) -> int:
+    return settings.price_table.get(op.id, op.price)
 
 
-def price(settings: Settings, request: EditRequest) -> int:
+def price(settings: Settings, op: Operation, request: EditRequest) -> int:
     """Credits for this exact request."""
-    op = get_operation(request.operation)
-    credits = base_price(settings, op.id)
+    credits = base_price(settings, op)
     if not settings.price_per_megapixel:
         return credits
     try:
@@ -32,4 +31,4 @@ def price(settings: Settings, request: EditRequest) -> int:
 
 def price_list(settings: Settings) -> list[tuple[str, int]]:
     """(operation id, credits) for the Credits tab, in the studio's order; the UI names them in each language."""
-    return [(op.id, base_price(settings, op.id)) for op in OPERATIONS.values()]
+    return [(op.id, base_price(settings, op)) for op in OPERATIONS.values()]

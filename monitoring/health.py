@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from pipelines.registry import OPERATIONS
+from pipelines.registry import DEFAULT, OPERATIONS, first
 
 if TYPE_CHECKING:
     from pipelines.service import EditService
@@ -25,7 +25,7 @@ class Readiness:
     def __init__(self, engine: Engine, service: EditService, operation: str, timeout_s: float = 2.0) -> None:
         self.engine = engine
         self.service = service
-        self.operation = operation  # PRELOAD_OPERATION; empty: readiness waits for no model
+        self.operation = operation  # PRELOAD_OPERATION ("default": the first); empty: readiness waits for no model
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
         self._probing = False
@@ -70,11 +70,10 @@ class Readiness:
     def _model(self) -> dict[str, Any]:
         if not self.operation:
             return {"ok": True, "operation": None}
-        op = OPERATIONS.get(self.operation)
+        op = first() if self.operation == DEFAULT else OPERATIONS.get(self.operation)
         if op is None:
             return {"ok": False, "operation": self.operation, "error": "not an operation"}
-        spec = self.service.models.spec(op, op.default_model(self.service.settings))
-        state = self.service.models.describe(spec)
+        state = self.service.models.describe(self.service.default_spec(op))
         result = {"ok": bool(state["loaded"]), "operation": op.id, "model": state["model"], "loaded": state["loaded"]}
         if state["error"]:
             result["error"] = state["error"]

@@ -1,12 +1,22 @@
-"""What an editing operation is: a small class with capability flags and four steps.
+"""What an editing operation is: one class that declares everything about itself, and four steps.
 
+Declared (class attributes), read by the page, the API, the prices, the settings, /healthz, the
+metrics and the contract tests, so a new operation is one file in pipelines/ops/ plus its line
+in pipelines/registry.py:
+    id            the API name and the settings prefix (<ID>_MODEL, <ID>_MODELS, the PRICES key)
+    texts         label, help, the prompt box's label and every message, in each language
+    inputs        what it takes, as typed inputs (pipelines/inputs.py); the first is the picture
+    models        the models it can run, the first the default, each with its tiny stand-in
+    model_kind    which loader loads them (pipelines/loaders.py); pipeline_class for diffusers
+    price         credits per run unless PRICES says otherwise
+    capabilities  masked, batchable, uses_seed, prompt_required, output_mode, output_size()
+    examples      arguments for a call that works (the contract tests and the API docs use them)
+
+The four steps:
     validate(request)            cheap checks, before any model is touched
     prepare(request, model)      fit the picture to the model (on the CPU)
     forward(model, batch, step)  the model work for one or more prepared items (on the device)
     finish(prepared, output)     restore the input's size and framing
-
-Adding an operation = one file in pipelines/ops/ plus its line in pipelines/registry.py; the UI,
-the API endpoints and the contract tests read the class attributes and pick it up.
 """
 
 from __future__ import annotations
@@ -19,6 +29,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from PIL import Image
 
 from kernel.errors import UserError
+from kernel.language import DEFAULT, translate
+from pipelines.inputs import KNOWN, PROMPT, Input, InputContext, Texts
 
 if TYPE_CHECKING:
     from config import Settings
@@ -26,24 +38,38 @@ if TYPE_CHECKING:
 
 StepFn = Callable[[int, int], None]
 
-# Every input an operation may declare; the UI and the API build their fields from these names.
-INPUTS = ("image", "mask", "prompt", "directions", "amount", "scale", "strength", "steps", "guidance", "seed", "model")
+
+@dataclass(frozen=True)
+class Model:
+    """A model an operation can run: a Hub id or a folder, and the tiny stand-in (pipelines/tiny.py)
+    that replaces it when real weights are out of reach."""
+
+    id: str
+    tiny: str
 
 
-@dataclass
 class EditRequest:
-    operation: str
-    image: Image.Image
-    prompt: str = ""
-    mask: Image.Image | None = None
-    seed: int | None = None
-    steps: int | None = None
-    guidance: float | None = None
-    strength: float | None = None
-    scale: int | None = None
-    directions: tuple[str, ...] = ()
-    amount: float | None = None
-    model: str | None = None  # one of the operation's configured models; None = the default
+    """One edit as asked for: the operation, the picture, and the values of its other inputs by name.
+
+    Values are read as attributes (`request.steps`); one that was not given, or given as None,
+    reads as its input's default, so the page, the API and the tests agree on what "left out" means.
+    """
+
+    def __init__(self, operation: str, image: Image.Image, prompt: str = "", **values: Any) -> None:
+        self.operation = operation
+        self.image = image
+        self.values: dict[str, Any] = {"prompt": prompt, **values}
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values", {})
+        if values.get(name) is not None:
+            return values[name]
+        if name in KNOWN:
+            return KNOWN[name].default
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:  # never the prompt or the pixels: requests end up in tracebacks
+        return f"<EditRequest {self.operation} {self.image.width}×{self.image.height} {sorted(self.values)}>"
 
 
 @dataclass(frozen=True)
@@ -64,50 +90,104 @@ class Prepared:
 
 class Operation(ABC):
     id: ClassVar[str]
-    label: ClassVar[str]
-    help: ClassVar[str]
-    inputs: ClassVar[tuple[str, ...]]
-    prompt_label: ClassVar[str] = ""
-    prompt_required: ClassVar[bool] = False
-    prompt_missing: ClassVar[str] = "Please type a prompt first."
-    model_kind: ClassVar[str]  # how to load: "diffusers" | "segmentation" | "super_resolution"
+    texts: ClassVar[Texts]  # {"en": {"label", "help", "prompt"?, "prompt_missing"?, messages...}, "sv": {...}}
+    inputs: ClassVar[tuple[Input, ...]]
+    models: ClassVar[tuple[Model, ...]]
+    model_kind: ClassVar[str]  # a key of pipelines.loaders.LOADERS
     pipeline_class: ClassVar[str | None] = None  # diffusers class; None: what the model folder says
+    price: ClassVar[int] = 1
+    # capabilities
+    masked: ClassVar[bool] = False  # takes a painted area: the page paints on the picture
     batchable: ClassVar[bool] = True
     uses_seed: ClassVar[bool] = True
+    prompt_required: ClassVar[bool] = False
+    output_mode: ClassVar[str | None] = None  # None: the input's mode (RGB, or RGBA when it had transparency)
+    examples: ClassVar[dict[str, Any]] = {}
+
+    # --- texts
+
+    def text(self, what: str, /, **values: Any) -> str:
+        """One of its texts in English, as raised and logged (the page translates it on the way out)."""
+        return translate(self.tables(), f"op.{self.id}.{what}", DEFAULT, **values)
+
+    def tables(self) -> Texts:
+        """Its texts as the page's translation tables want them: op.<id>.<key>."""
+        return {lang: {f"op.{self.id}.{key}": value for key, value in texts.items()}
+                for lang, texts in self.texts.items()}
+
+    @property
+    def label(self) -> str:
+        return self.text("label")
+
+    @property
+    def help(self) -> str:
+        return self.text("help")
+
+    @property
+    def prompt_label(self) -> str:
+        """The prompt box's label; empty when the operation takes no prompt."""
+        return self.text("prompt") if self.takes(PROMPT.name) else ""
+
+    def takes(self, name: str) -> bool:
+        return name in self.inputs
+
+    def input(self, name: str) -> Input:
+        return next(item for item in self.inputs if item.name == name)
 
     # --- models
 
-    @abstractmethod
+    @property
+    def model_setting(self) -> str:
+        """The setting that names the default model (INSTRUCT_EDIT_MODEL)."""
+        return f"{self.id}_model"
+
+    @property
+    def models_setting(self) -> str:
+        """The setting that lists the models offered (INSTRUCT_EDIT_MODELS)."""
+        return f"{self.id}_models"
+
+    def model_settings(self) -> tuple[str, ...]:
+        """Every setting this operation reads its models from (checked at start: others are typos)."""
+        return (self.model_setting, self.models_setting)
+
     def model_choices(self, settings: Settings) -> list[str]:
         """The model ids an operator allows for this operation; the first is the default."""
+        configured = settings.operation_models
+        listed = _comma_list(configured.get(self.models_setting)) or [model.id for model in self.models]
+        default = configured.get(self.model_setting)
+        return list(dict.fromkeys([default, *listed] if default else listed))
 
     def default_model(self, settings: Settings, request: EditRequest | None = None) -> str:
         return self.model_choices(settings)[0]
 
-    @abstractmethod
     def tiny_model(self, model_id: str) -> str:
-        """Which tiny model (pipelines/tiny.py) stands in for `model_id` on demo weights."""
+        """Which tiny model stands in for `model_id` on demo weights: its own, else the default's."""
+        known = {model.id: model.tiny for model in self.models}
+        return known.get(model_id, self.models[0].tiny)
 
-    # --- the four steps
+    # --- the request
+
+    def request_from(self, raw: dict[str, Any], ctx: InputContext) -> EditRequest:
+        """An EditRequest from the page's or the API's raw values, by input name.
+
+        The API sends the picture; the page edits the one it shows, which it puts in `ctx.picture`.
+        """
+        if ctx.picture is None:
+            ctx.picture = self.input("image").parse(raw.get("image"), ctx)
+        values = {item.name: item.parse(raw.get(item.name), ctx) for item in self.inputs if item.name != "image"}
+        return EditRequest(self.id, ctx.picture, **values)
 
     def output_size(self, request: EditRequest) -> tuple[int, int]:
         """The size of the picture a run will return (prices may scale with it)."""
         return request.image.size
 
     def validate(self, request: EditRequest, settings: Settings) -> None:
-        prompt = request.prompt or ""
-        if len(prompt) > settings.max_prompt_chars:
-            raise UserError(
-                f"The text is {len(prompt):,} characters long; the limit is {settings.max_prompt_chars:,}."
-            )
-        if self.prompt_required and not prompt.strip():
-            raise UserError(self.prompt_missing)
-        if request.steps is not None and not 1 <= request.steps <= 150:
-            raise UserError("Steps must be between 1 and 150.")
-        if request.guidance is not None and not 0 <= request.guidance <= 30:
-            raise UserError("Guidance must be between 0 and 30.")
-        if request.seed is not None and not 0 <= request.seed < 2**32:
-            raise UserError("The seed must be a whole number between 0 and 4294967295.")
+        for item in self.inputs:
+            item.check(getattr(request, item.name), settings)
+        if self.prompt_required and not (request.prompt or "").strip():
+            raise UserError(self.text("prompt_missing"))
+
+    # --- the four steps
 
     @abstractmethod
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared: ...
@@ -121,3 +201,7 @@ class Operation(ABC):
 
     @abstractmethod
     def finish(self, prepared: Prepared, output: Image.Image) -> Image.Image: ...
+
+
+def _comma_list(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]

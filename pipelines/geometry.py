@@ -16,6 +16,7 @@ from PIL import Image, ImageFilter
 from kernel.errors import UserError
 
 DIRECTIONS = ("left", "right", "up", "down")
+PAINT_FIRST = "Paint over the part of the picture you want to change first."
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def mask_region(mask: Image.Image, *, margin: float = 0.5, min_margin: int = 32)
     """The painted area's bounding box, grown by `margin` of its size so the model sees context."""
     box = mask.getbbox()
     if box is None:
-        raise UserError("Paint over the part of the picture you want to change first.")
+        raise UserError(PAINT_FIRST)
     left, top, right, bottom = box
     grow_x = max(min_margin, int((right - left) * margin))
     grow_y = max(min_margin, int((bottom - top) * margin))

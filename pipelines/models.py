@@ -18,12 +18,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from kernel.errors import RunFailed
-from pipelines.device import module_bytes, pick_device, place_pipeline, total_memory
+from pipelines.device import pick_device, total_memory
+from pipelines.loaders import BUILDING, LOADERS, LoadContext, LoadedModel, ModelSpec
 
 if TYPE_CHECKING:
     from config import Settings
@@ -32,46 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_FAILED_LOAD_S = 60.0
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    model_id: str  # what the operator configured
-    source: str  # what from_pretrained is given: a Hub id or a folder
-    weights: str  # "real" or "tiny"
-    kind: str  # "diffusers" | "segmentation" | "super_resolution"
-    pipeline_class: str | None
-    trust_remote_code: bool = False
-    tiny_name: str | None = None  # set when demo weights stand in; built on first load
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.source, self.pipeline_class or self.kind)
-
-
-class SuperResolution(NamedTuple):
-    model: Any
-    processor: Any
-
-
-@dataclass(eq=False)
-class LoadedModel:
-    spec: ModelSpec
-    pipe: Any
-    device: str
-    nbytes: int
-    placement: str  # "device", "offload" or "cpu"
-    base: LoadedModel | None = None  # set when this pipeline shares another's weights
-    users: int = 0
-    last_used: float = field(default_factory=time.monotonic)
-
-    @property
-    def model_id(self) -> str:
-        return self.spec.model_id
-
-    @property
-    def weights(self) -> str:
-        return self.spec.weights
 
 
 class ModelManager:
@@ -167,61 +127,25 @@ class ModelManager:
             return entry
 
     def _load(self, spec: ModelSpec) -> LoadedModel:
+        with BUILDING:  # see pipelines/loaders.py: never two threads building modules at once
+            return self._load_now(spec)
+
+    def _load_now(self, spec: ModelSpec) -> LoadedModel:
         started = time.perf_counter()
         _quiet_progress_bars()
         if spec.tiny_name:
             from pipelines import tiny
 
             tiny.ensure(spec.tiny_name, self.settings.tiny_models_path)
-        if spec.kind == "diffusers":
-            entry = self._load_diffusers(spec)
-        elif spec.kind == "segmentation":
-            entry = self._load_segmentation(spec)
-        elif spec.kind == "super_resolution":
-            entry = self._load_super_resolution(spec)
-        else:
-            raise ValueError(f"unknown model kind {spec.kind!r}")
+        load = LOADERS.get(spec.kind)
+        if load is None:
+            raise ValueError(f"no loader for models of kind {spec.kind!r} (pipelines/loaders.py)")
+        entry = load(spec, LoadContext(self.device, self.settings, self._sibling))
         log.info(
             "loaded %s (%s weights, %.0f MB, %s) in %.1f s",
             spec.model_id, spec.weights, entry.nbytes / 1e6, entry.placement, time.perf_counter() - started,
         )
         return entry
-
-    def _load_diffusers(self, spec: ModelSpec) -> LoadedModel:
-        import diffusers
-
-        from pipelines.device import diffusion_dtype
-
-        cls = getattr(diffusers, spec.pipeline_class or "DiffusionPipeline")
-        sibling = self._sibling(spec)
-        if sibling is not None:  # same weights already in memory: build on them
-            pipe = cls.from_pipe(sibling.pipe)
-            placement = sibling.placement
-            if placement == "offload":
-                pipe.enable_model_cpu_offload()
-            return LoadedModel(spec, pipe, self.device, 0, placement, base=sibling)
-        folder_class = diffusers.DiffusionPipeline.load_config(spec.source)["_class_name"]
-        dtype = diffusion_dtype(self.device, folder_class)
-        pipe = cls.from_pretrained(spec.source, dtype=dtype)
-        pipe.set_progress_bar_config(disable=True)
-        nbytes = module_bytes(pipe)
-        placement = place_pipeline(pipe, self.device, self.settings.cpu_offload)
-        return LoadedModel(spec, pipe, self.device, nbytes, placement)
-
-    def _load_segmentation(self, spec: ModelSpec) -> LoadedModel:
-        from transformers import pipeline
-
-        pipe = pipeline(
-            "image-segmentation", model=spec.source, device=self.device, trust_remote_code=spec.trust_remote_code
-        )
-        return LoadedModel(spec, pipe, self.device, module_bytes(pipe.model), "device")
-
-    def _load_super_resolution(self, spec: ModelSpec) -> LoadedModel:
-        from transformers import AutoImageProcessor, Swin2SRForImageSuperResolution
-
-        model = Swin2SRForImageSuperResolution.from_pretrained(spec.source).to(self.device).eval()
-        processor = AutoImageProcessor.from_pretrained(spec.source)
-        return LoadedModel(spec, SuperResolution(model, processor), self.device, module_bytes(model), "device")
 
     def _sibling(self, spec: ModelSpec) -> LoadedModel | None:
         with self._lock:

@@ -1,7 +1,8 @@
-"""Running one edit end to end: check it, load the model, queue it on the device, log the outcome.
+"""Running an edit: check it (plan), do the model work (execute), record the outcome (recorded).
 
-The UI and the API both call `EditService.run`; it is the one place a run starts, so every run
-gets a run id, a seed, a usage row and the same error messages.
+billing/paid_runs.py strings these together with the credits in between; `run` strings them
+together for free (tests, benchmarks). Every run gets a run id, a seed, a usage row and the same
+error messages.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -20,9 +22,9 @@ from PIL import Image
 
 from config import Settings
 from kernel.errors import RunCancelled, RunFailed, UserError
-from pipelines.base import EditRequest, Limits
+from pipelines.base import EditRequest, Limits, Operation
 from pipelines.batcher import DeviceQueue, Job
-from pipelines.models import LoadedModel, ModelManager
+from pipelines.models import LoadedModel, ModelManager, ModelSpec
 from pipelines.registry import OPERATIONS, get_operation
 from store.usage import RunRecord, UsageLog
 
@@ -39,7 +41,27 @@ class EditResult:
     duration_ms: int
     model_id: str
     weights: str
-    credits: int = 0  # what the run was charged (set by billing)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A request that passed its checks, with its operation and model resolved once."""
+
+    request: EditRequest
+    op: Operation
+    model_id: str
+    spec: ModelSpec
+
+
+@dataclass
+class Attempt:
+    """One run being recorded: what it was, once known (see EditService.recorded)."""
+
+    run_id: str
+    user_id: int | None
+    request: EditRequest
+    plan: Plan | None = None
+    started: float = field(default_factory=time.perf_counter)
 
 
 class EditService:
@@ -50,34 +72,34 @@ class EditService:
         self.usage = usage
         self.observers: list[Callable[[RunRecord], None]] = []  # told of every finished run (metrics, logs)
 
-    def run(
-        self,
-        request: EditRequest,
-        *,
-        on_progress: ProgressFn | None = None,
-        cancel: threading.Event | None = None,
-        user_id: int | None = None,
-        run_id: str | None = None,
-        admit: Callable[[], None] | None = None,
-    ) -> EditResult:
-        """Run one edit. `admit` is called once the request has passed its checks and before any model
-        work: billing holds the credits and screens the prompt there (raising refuses the run)."""
-        run_id = run_id or uuid.uuid4().hex
-        started = time.perf_counter()
+    def run(self, request: EditRequest, *, on_progress: ProgressFn | None = None,
+            cancel: threading.Event | None = None, user_id: int | None = None) -> EditResult:
+        """Check and run one edit, free of charge (billing/paid_runs.py runs them for a price)."""
+        run_id = uuid.uuid4().hex
+        with self.recorded(request, user_id, run_id) as attempt:
+            attempt.plan = self.plan(request)
+            return self.execute(attempt.plan, run_id=run_id, on_progress=on_progress, cancel=cancel)
+
+    def plan(self, request: EditRequest) -> Plan:
+        """Refuse a request that cannot run (bad input, a model not offered) before anything is spent."""
         op = get_operation(request.operation)
         model_id = request.model or op.default_model(self.settings, request)
-        weights, status = "real", "rejected"
+        if model_id not in op.model_choices(self.settings):
+            raise UserError(f"{model_id!r} is not one of the models offered for {op.label.lower()}.")
+        op.validate(request, self.settings)
+        return Plan(request, op, model_id, self.models.spec(op, model_id))
+
+    def execute(self, plan: Plan, *, run_id: str, on_progress: ProgressFn | None = None,
+                cancel: threading.Event | None = None) -> EditResult:
+        """The model work: load, prepare, queue on the device, finish. Raises RunCancelled or RunFailed."""
+        started = time.perf_counter()
+        op, request, spec = plan.op, plan.request, plan.spec
         report = on_progress or (lambda done, total, what: None)
         cancel = cancel or threading.Event()
         timed_out = threading.Event()
         timer = threading.Timer(self.settings.run_timeout_s, lambda: (timed_out.set(), cancel.set()))
         timer.daemon = True
         try:
-            self._check(request)
-            if admit is not None:
-                admit()
-            spec = self.models.spec(op, model_id)
-            weights, status = spec.weights, "failed"
             if not self.models.is_loaded(spec):
                 report(0, 1, "Loading the model (first run only)")
             with self.models.use(spec) as model:
@@ -95,32 +117,47 @@ class EditService:
                 output = self._submit(job, model, run_id)
                 image = op.finish(prepared, output)
             report(1, 1, "Done")
-            status = "ok"
             return EditResult(
                 image=image,
                 seed=seed if op.uses_seed else None,
                 run_id=run_id,
                 duration_ms=_ms_since(started),
-                model_id=model_id,
-                weights=weights,
+                model_id=plan.model_id,
+                weights=spec.weights,
             )
-        except UserError:
-            status = "rejected"
-            raise
         except RunCancelled:
             if timed_out.is_set():
                 raise RunFailed(
                     f"The run took longer than {self.settings.run_timeout_s} s and was stopped. Nothing was changed."
                 ) from None
-            status = "cancelled"
             raise
-        except RunFailed:
+        except (RunFailed, UserError):
             raise
         except Exception as exc:
             raise _as_run_failed(exc, run_id, op.id) from exc
         finally:
             timer.cancel()
-            self._record(run_id, user_id, op.id, model_id, weights, status, started, request.image)
+
+    @contextmanager
+    def recorded(self, request: EditRequest, user_id: int | None, run_id: str) -> Iterator[Attempt]:
+        """One usage row and one observer call for whatever happens inside: ok, rejected, cancelled or failed.
+
+        Requests for an operation that does not exist are not counted: their names come from outside.
+        """
+        attempt = Attempt(run_id, user_id, request)
+        status = "failed"
+        try:
+            yield attempt
+            status = "ok"
+        except UserError:
+            status = "rejected"
+            raise
+        except RunCancelled:
+            status = "cancelled"
+            raise
+        finally:
+            if request.operation in OPERATIONS:
+                self._record(attempt, status)
 
     def _submit(self, job: Job, model: LoadedModel, run_id: str) -> Any:
         """Queue the job; if the GPU runs out of memory, once more with the model offloaded to the CPU.
@@ -144,65 +181,54 @@ class EditService:
                     on_progress=job.on_progress)
         return self.queue.submit(retry)
 
-    def _check(self, request: EditRequest) -> None:
-        """Refuse a request that cannot run (bad input, a model not offered), before anything is spent."""
-        op = get_operation(request.operation)
-        model_id = request.model or op.default_model(self.settings, request)
-        if model_id not in op.model_choices(self.settings):
-            raise UserError(f"{model_id!r} is not one of the models offered for {op.label.lower()}.")
-        op.validate(request, self.settings)
-
     def limits(self, weights: str) -> Limits:
         working = self.settings.tiny_working_pixels if weights == "tiny" else self.settings.max_working_pixels
         return Limits(working_pixels=working)
 
+    def default_spec(self, op: Operation) -> ModelSpec:
+        return self.models.spec(op, op.default_model(self.settings))
+
     def status(self) -> dict[str, dict]:
         """Per operation: its default model, which weights it runs on, whether it is loaded."""
-        report = {}
-        for op in OPERATIONS.values():
-            spec = self.models.spec(op, op.default_model(self.settings))
-            report[op.id] = self.models.describe(spec)
-        return report
+        return {op.id: self.models.describe(self.default_spec(op)) for op in OPERATIONS.values()}
 
-    def preload(self, operation_id: str) -> threading.Thread:
+    def preload(self, op: Operation) -> threading.Thread:
         """Load an operation's default model in the background, so the first run starts at once."""
 
         def load() -> None:
-            op = OPERATIONS[operation_id]
             try:
-                spec = self.models.spec(op, op.default_model(self.settings))
-                with self.models.use(spec):
+                with self.models.use(self.default_spec(op)):
                     pass
             except Exception as exc:  # noqa: BLE001 - the UI reports it when the operation is used
-                log.warning("preloading %s failed: %s", operation_id, exc)
+                log.warning("preloading %s failed: %s", op.id, exc)
 
-        thread = threading.Thread(target=load, name=f"preload-{operation_id}", daemon=True)
+        thread = threading.Thread(target=load, name=f"preload-{op.id}", daemon=True)
         thread.start()
         return thread
 
-    def _record(self, run_id: str, user_id: int | None, op_id: str, model_id: str, weights: str, status: str,
-                started: float, image: Image.Image) -> None:
+    def _record(self, attempt: Attempt, status: str) -> None:
+        plan, request = attempt.plan, attempt.request
         record = RunRecord(
-            run_id=run_id,
-            user_id=user_id,
-            operation=op_id,
-            model_id=model_id,
-            weights=weights,
+            run_id=attempt.run_id,
+            user_id=attempt.user_id,
+            operation=request.operation,
+            model_id=plan.model_id if plan else (request.model or ""),
+            weights=plan.spec.weights if plan else "real",
             status=status,
-            duration_ms=_ms_since(started),
-            input_megapixels=image.width * image.height / 1e6 if image is not None else 0.0,
+            duration_ms=_ms_since(attempt.started),
+            input_megapixels=request.image.width * request.image.height / 1e6 if request.image is not None else 0.0,
         )
         for observe in self.observers:
             try:
                 observe(record)
             except Exception as exc:  # noqa: BLE001 - counting a run must never cost the user a result
-                log.error("a run observer failed for run %s: %s", run_id, type(exc).__name__)
+                log.error("a run observer failed for run %s: %s", attempt.run_id, type(exc).__name__)
         if self.usage is None:
             return
         try:
             self.usage.record(record)
         except Exception as exc:  # noqa: BLE001 - a usage row must never cost the user a result
-            log.error("could not record usage for run %s: %s", run_id, exc)
+            log.error("could not record usage for run %s: %s", attempt.run_id, exc)
 
 
 def _ms_since(started: float) -> int:

@@ -4,6 +4,10 @@ They make the whole app (and CI) run without the Hub: each builder creates a mod
 config (as diffusers' own fast tests do), `save_pretrained` writes it to the cache folder, and the
 app loads it with `from_pretrained` - the same path real weights take. Outputs are noise; the
 app shows a "demo weights" banner while any of these is in use.
+
+Builders are named after the architecture they stand in for; an operation's models name theirs
+(pipelines/base.py Model.tiny). An operation with a new architecture registers a builder from
+its own file with `@builder("name")`.
 """
 
 from __future__ import annotations
@@ -12,21 +16,19 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-
-_lock = threading.Lock()
-
 
 def ensure(name: str, root: Path) -> Path:
     """The folder holding tiny model `name`, building it first if it is not there yet."""
     target = root / name
     if (target / ".complete").exists():
         return target
-    with _lock:
+    from pipelines.loaders import BUILDING
+
+    with BUILDING:  # building constructs torch modules: never beside a load in another thread
         if (target / ".complete").exists():
             return target
         root.mkdir(parents=True, exist_ok=True)
@@ -197,11 +199,21 @@ def _save_swin2sr(upscale: int) -> Callable[[Path], None]:
 
 
 BUILDERS: dict[str, Callable[[Path], None]] = {
-    "pix2pix": _save_sd("StableDiffusionInstructPix2PixPipeline", 8),
-    "inpaint": _save_sd("StableDiffusionInpaintPipeline", 9),
-    "img2img": _save_sd("StableDiffusionImg2ImgPipeline", 4),
-    "kontext": _save_kontext,
-    "segmentation": _save_segmentation,
+    "sd-pix2pix": _save_sd("StableDiffusionInstructPix2PixPipeline", 8),
+    "sd-inpaint": _save_sd("StableDiffusionInpaintPipeline", 9),
+    "sd-img2img": _save_sd("StableDiffusionImg2ImgPipeline", 4),
+    "flux-kontext": _save_kontext,
+    "segformer": _save_segmentation,
     "swin2sr-x2": _save_swin2sr(2),
     "swin2sr-x4": _save_swin2sr(4),
 }
+
+
+def builder(name: str) -> Callable[[Callable[[Path], None]], Callable[[Path], None]]:
+    """Register a tiny builder: `@builder("my-arch")` above a function that saves a model into a folder."""
+
+    def register(build: Callable[[Path], None]) -> Callable[[Path], None]:
+        BUILDERS[name] = build
+        return build
+
+    return register

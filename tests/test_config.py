@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from config import Settings
+from pipelines.registry import OPERATIONS
 
 
 def test_defaults_serve_on_localhost_with_sqlite_and_auto_models(monkeypatch):
@@ -24,7 +25,7 @@ def test_environment_variables_and_comma_lists(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
     settings = Settings(_env_file=None)
     assert settings.port == 9000 and settings.model_profile == "tiny"
-    assert settings.instruct_edit_models == ["a/one", "b/two"]
+    assert OPERATIONS["instruct_edit"].model_choices(settings) == ["a/one", "b/two"]
     assert settings.sqlalchemy_url == "postgresql://u@h/db"
 
 

@@ -4,9 +4,10 @@
     client = Client("http://127.0.0.1:7860/")
     result, seed, run_id = client.predict(handle_file("cat.png"), "make it snowy", api_name="/instruct_edit")
 
-Each endpoint takes the operation's inputs (pipelines.base.INPUTS) and returns the result as an
-inline PNG (`result["url"]` is a data: URL), its seed and the run id. Uploads are read and
-deleted at once; results never touch the disk.
+Each endpoint takes the operation's inputs (in the order the operation lists them, named as on
+the page) and returns the result as an inline PNG (`result["url"]` is a data: URL), its seed and
+the run id. Uploads are read and deleted at once, and deleted too when a call is refused; results
+never touch the disk.
 """
 
 from __future__ import annotations
@@ -19,41 +20,23 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from kernel.errors import UserError
-from kernel.language import DEFAULT, translate
-from pipelines.base import EditRequest, Operation
-from pipelines.geometry import DIRECTIONS
-from pipelines.registry import OPERATIONS
+from pipelines.base import Operation
+from pipelines.inputs import InputContext
+from pipelines.registry import OPERATIONS, inputs
 from ui.account import AccountHandlers
-from ui.handlers import decode_upload, run_edit, user_error
-from ui.uploads import delete_upload
+from ui.controls import api_field
+from ui.handlers import run_edit, user_error
+from ui.i18n import language
+from ui.uploads import delete_upload, take_upload
+from ui.views import image_data
 
 if TYPE_CHECKING:
     from services import Studio
-from ui.i18n import language
-from ui.views import image_data
-
-# Raised in English; a caller whose Accept-Language is Swedish reads them in Swedish.
-STRINGS = {
-    "en": {"api.not_a_number": "{name} must be a number.", "api.not_whole": "{name} must be a whole number."},
-    "sv": {"api.not_a_number": "{name} måste vara ett tal.", "api.not_whole": "{name} måste vara ett heltal."},
-}
 
 
 def _fields() -> dict[str, gr.components.Component]:
     """Hidden components that give each endpoint parameter its name, type and documentation."""
-    return {
-        "image": gr.Image(label="image", type="filepath"),
-        "mask": gr.Image(label="mask", type="filepath"),
-        "prompt": gr.Textbox(label="prompt"),
-        "directions": gr.CheckboxGroup(list(DIRECTIONS), label="directions"),
-        "amount": gr.Number(label="amount"),
-        "scale": gr.Number(label="scale", precision=0),
-        "strength": gr.Number(label="strength"),
-        "steps": gr.Number(label="steps", precision=0),
-        "guidance": gr.Number(label="guidance"),
-        "seed": gr.Number(label="seed", precision=0),
-        "model": gr.Textbox(label="model"),
-    }
+    return {name: api_field(item) for name, item in inputs().items()}
 
 
 def add_api_endpoints(studio: Studio, account: AccountHandlers) -> None:
@@ -67,7 +50,7 @@ def add_api_endpoints(studio: Studio, account: AccountHandlers) -> None:
         for op in OPERATIONS.values():
             gr.Button(visible=False).click(
                 make_endpoint(op, studio, account),
-                [fields[name] for name in op.inputs],
+                [fields[item.name] for item in op.inputs],
                 [result, seed, run_id],
                 api_name=op.id,
                 api_description=op.help,
@@ -82,26 +65,28 @@ def make_endpoint(op: Operation, studio: Studio, account: AccountHandlers) -> Ca
     """A function whose signature is exactly the operation's inputs, so the API docs name them."""
     settings, upload_root = studio.settings, studio.upload_root
 
+    def read_upload(payload: Any) -> bytes:
+        return take_upload(payload, upload_root, max_bytes=settings.max_upload_bytes)
+
     def endpoint(*args: Any) -> tuple:
         *values, request, progress = args
-        given = dict(zip(op.inputs, values, strict=True))
+        given = dict(zip([item.name for item in op.inputs], values, strict=True))
         try:
             user = account.require_user(request)  # api_visibility is no security boundary: check here
-        except gr.Error:
-            discard_uploads(given, upload_root)
-            raise
-        lang = language(request)
-        try:
-            edit = _request_from(op, given, upload_root, settings)
-        except UserError as exc:
-            raise user_error(exc, lang) from None
+            lang = language(request)
+            try:
+                edit = op.request_from(given, InputContext(settings, read_upload))
+            except UserError as exc:
+                raise user_error(exc, lang) from None
+        finally:
+            discard_uploads(op, given, upload_root)  # read or refused, no upload stays behind
         outcome = run_edit(studio.paid_runs, edit, user.id, progress, lang=lang)
         return image_data(outcome.image, f"{op.id}.png"), outcome.seed, outcome.run_id
 
     parameters = [
-        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                          default=inspect.Parameter.empty if name == "image" else None)
-        for name in op.inputs
+        inspect.Parameter(item.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=inspect.Parameter.empty if item.name == "image" else None)
+        for item in op.inputs
     ]
     parameters.append(
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request)
@@ -114,45 +99,11 @@ def make_endpoint(op: Operation, studio: Studio, account: AccountHandlers) -> Ca
     return endpoint
 
 
-def discard_uploads(given: dict[str, Any], upload_root: Path) -> None:
-    """A refused call still must not leave its pictures in the upload folder."""
-    for name in ("image", "mask"):
-        payload = given.get(name)
-        if isinstance(payload, dict) and payload.get("path"):
-            path = Path(payload["path"]).resolve()
-            if path.is_relative_to(upload_root.resolve()):
-                delete_upload(path, upload_root.resolve())
-
-
-def _request_from(op: Operation, given: dict[str, Any], upload_root: Path, settings: Any) -> EditRequest:
-    image = decode_upload(given.get("image"), upload_root, settings)
-    mask = decode_upload(given["mask"], upload_root, settings) if given.get("mask") else None
-    directions = given.get("directions") or ()
-    if isinstance(directions, str):
-        directions = [part.strip() for part in directions.split(",") if part.strip()]
-    return EditRequest(
-        operation=op.id,
-        image=image,
-        prompt=str(given.get("prompt") or ""),
-        mask=mask,
-        seed=_number(given.get("seed"), "seed", int),
-        steps=_number(given.get("steps"), "steps", int),
-        guidance=_number(given.get("guidance"), "guidance", float),
-        strength=_number(given.get("strength"), "strength", float),
-        scale=_number(given.get("scale"), "scale", int),
-        directions=tuple(directions),
-        amount=_number(given.get("amount"), "amount", float),
-        model=given.get("model") or None,
-    )
-
-
-def _number(value: Any, name: str, kind: type) -> Any:
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UserError(translate(STRINGS, "api.not_a_number", DEFAULT, name=name)) from None
-    if kind is int and not number.is_integer():
-        raise UserError(translate(STRINGS, "api.not_whole", DEFAULT, name=name))
-    return kind(number)
+def discard_uploads(op: Operation, given: dict[str, Any], upload_root: Path) -> None:
+    """Delete every file a call uploaded that is still there (a refused call, or one refused half-way)."""
+    root = upload_root.resolve()
+    for item in op.inputs:
+        for name in item.uploads(given.get(item.name)):
+            path = Path(name).resolve()
+            if path.is_relative_to(root) and path != root:
+                delete_upload(path, root)

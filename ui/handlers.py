@@ -6,29 +6,27 @@ so no result is written to Gradio's cache. Errors reach the page as sentences (g
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from billing.paid_runs import PaidRuns
 from billing.prices import base_price
-from config import Settings
 from kernel.errors import RunCancelled, RunFailed, UserError
 from kernel.language import DEFAULT
-from pipelines.base import EditRequest
-from pipelines.images import decode_image
-from pipelines.registry import OPERATIONS
+from pipelines.base import EditRequest, Operation
+from pipelines.inputs import IMAGE, MASK, MODEL, PROMPT, InputContext
+from pipelines.registry import get_operation
 from pipelines.service import ProgressFn
 from ui import views
 from ui.account import AccountHandlers
 from ui.i18n import language, localize, t, text, text_count
 from ui.operations import label_key, prompt_key
+from ui.session import StudioSession
+from ui.uploads import take_upload
 
 if TYPE_CHECKING:
     from services import Studio
-from ui.session import StudioSession
-from ui.uploads import take_upload
 
 STRINGS = {
     "en": {
@@ -92,12 +90,9 @@ def run_edit(paid_runs: PaidRuns, request: EditRequest, user_id: int, progress: 
         raise user_error(exc, lang) from None
 
 
-def decode_upload(payload: Any, upload_root: Path, settings: Settings):
-    data = take_upload(payload, upload_root, max_bytes=settings.max_upload_bytes)
-    return decode_image(data, max_pixels=settings.max_input_pixels, min_side=settings.min_input_side)
-
-
 class StudioHandlers:
+    """The Studio page's events. `controls` (name -> component) is filled in when the page is drawn."""
+
     def __init__(self, studio: Studio, account: AccountHandlers) -> None:
         self.service = studio.service
         self.paid_runs = studio.paid_runs
@@ -105,21 +100,31 @@ class StudioHandlers:
         self.sessions = studio.sessions
         self.upload_root = studio.upload_root
         self.account = account
+        self.operation: Any = None  # the operation picker
+        self.controls: dict[str, Any] = {}  # one per input name (pipelines.registry.inputs)
 
     def _session(self, request: gr.Request) -> StudioSession:
         return self.sessions.get(request.session_hash or "anonymous")
 
     def _view(self, session: StudioSession, operation: str, lang: str, **info: Any) -> tuple:
-        """slider, history, download link, result line, painter."""
+        """slider, history, download link, result line, and the painter when some operation paints."""
         entry = session.current
-        painter = views.painter_value(entry) if operation == "inpaint" else None
-        return (
+        shown = (
             views.slider_value(entry),
             views.history_value(session),
             views.download_link(entry, lang),
             views.result_info(entry, lang=lang, **info),
-            painter,
         )
+        if MASK.name not in self.controls:
+            return shown
+        return (*shown, views.painter_value(entry) if get_operation(operation).masked else None)
+
+    def _context(self, session: StudioSession) -> InputContext:
+        picture = session.current.image if session.current is not None else None
+        return InputContext(self.settings, self._read_upload, picture)
+
+    def _read_upload(self, payload: Any) -> bytes:
+        return take_upload(payload, self.upload_root, max_bytes=self.settings.max_upload_bytes)
 
     # --- page
 
@@ -141,7 +146,7 @@ class StudioHandlers:
         session = self._session(request)
         lang = language(request)
         try:
-            image = decode_upload(payload, self.upload_root, self.settings)
+            image = IMAGE.parse(payload, InputContext(self.settings, self._read_upload))
         except UserError as exc:
             raise user_error(exc, lang) from None
         session.start(image, label=text("handlers.original", lang))
@@ -154,80 +159,75 @@ class StudioHandlers:
 
     # --- the operation picker
 
-    def choose_operation(self, operation: str) -> tuple:
-        op = OPERATIONS[operation]
-        choices = op.model_choices(self.settings)
-        return (
-            gr.update(value=t(f"op.{op.id}.help")),
-            gr.update(visible=bool(op.prompt_label), label=t(prompt_key(op.id))),
-            gr.update(visible="mask" in op.inputs),
-            gr.update(visible="directions" in op.inputs),
-            gr.update(visible="scale" in op.inputs),
-            gr.update(visible="strength" in op.inputs),
-            gr.update(visible="steps" in op.inputs),
-            gr.update(visible="model" in op.inputs and len(choices) > 1, choices=choices, value=choices[0]),
-        )
+    def choose_operation(self, operation: str) -> dict:
+        """Show the chosen operation's help and exactly the controls it takes."""
+        op = get_operation(operation)
+        updates = {self.op_help: gr.update(value=t(f"op.{op.id}.help"))}
+        for name, control in self.controls.items():
+            updates[control] = gr.update(visible=op.takes(name))
+        if op.takes(PROMPT.name):
+            updates[self.controls[PROMPT.name]] = gr.update(visible=True, label=t(prompt_key(op.id)))
+        if op.takes(MODEL.name):  # its own models (hidden when there is nothing to choose)
+            choices = op.model_choices(self.settings)
+            updates[self.controls[MODEL.name]] = gr.update(visible=len(choices) > 1, choices=choices, value=choices[0])
+        updates[self.advanced] = gr.update(visible=any(item.advanced for item in op.inputs))
+        return updates
 
     def refresh_painter(self, operation: str, request: gr.Request) -> dict | None:
-        return views.painter_value(self._session(request).current) if operation == "inpaint" else None
+        return views.painter_value(self._session(request).current) if get_operation(operation).masked else None
 
     # --- running
 
-    def run(
-        self, operation: str, prompt: str, painter: Any, directions: list[str], amount: float, scale: int,
-        strength: float, seed: float | None, steps: float | None, guidance: float | None, model: str | None,
-        request: gr.Request, progress: gr.Progress = gr.Progress(),
-    ) -> tuple:
+    def run(self, values: dict[Any, Any], request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:
+        """Run: `values` holds the operation picker and every control, by component (Gradio's set inputs)."""
         user = self.account.require_user(request)
         lang = language(request)
         session = self._session(request)
-        entry = session.current
-        if entry is None:
+        operation = values[self.operation]
+        if session.current is None:
             raise gr.Error(text("handlers.no_photo", lang), title=text("handlers.no_photo_title", lang),
                            print_exception=False)
-        op = OPERATIONS[operation]
+        op = get_operation(operation)
+        raw = {name: values.get(control) for name, control in self.controls.items()}
         try:
-            mask = views.mask_from_painter(painter, entry.image.size, max_bytes=self.settings.max_upload_bytes)
+            edit = op.request_from(raw, self._context(session))
         except UserError as exc:
             raise user_error(exc, lang) from None
-        edit = EditRequest(
-            operation=operation,
-            image=entry.image,
-            prompt=prompt or "",
-            mask=mask if "mask" in op.inputs else None,
-            seed=_int_or_none(seed),
-            steps=_int_or_none(steps),
-            guidance=guidance,
-            strength=strength,
-            scale=int(scale or 2),
-            directions=tuple(directions or ()),
-            amount=amount,
-            model=model if "model" in op.inputs else None,
-        )
         cancel = session.begin_run()
         try:
             result = run_edit(self.paid_runs, edit, user.id, progress, cancel, lang=lang)
         except RunCancelled:
             gr.Info(text("handlers.cancelled", lang))
-            return (gr.skip(),) * 5
+            return (gr.skip(),) * len(self._view(session, operation, lang))
         finally:
             session.end_run()
         session.add(result.image, text(label_key(op.id), lang), seed=result.seed, run_id=result.run_id)
         return self._view(session, operation, lang, duration_ms=result.duration_ms, weights=result.weights,
                           credits=result.credits)
 
-    def run_label(self, operation: str, scale: int, directions: list[str], amount: float,
-                  request: gr.Request) -> dict:
+    def run_label(self, values: dict[Any, Any], request: gr.Request) -> dict:
         """'Run · 4 credits' ('Kör · 4 krediter'): the price of what pressing Run would do, before it is pressed."""
-        entry = self._session(request).current
-        if entry is None:
-            credits = base_price(self.settings, operation)
+        op = get_operation(values[self.operation])
+        session = self._session(request)
+        if session.current is None:
+            credits = base_price(self.settings, op)
         else:
-            credits = self.paid_runs.price(EditRequest(
-                operation=operation, image=entry.image, scale=int(scale or 2), directions=tuple(directions or ()),
-                amount=amount,
-            ))
+            raw = {name: values.get(control) for name, control in self.controls.items()}
+            credits = self.paid_runs.price(self._priced_request(op, raw, session))
         return gr.update(value=text_count("handlers.run", credits, language(request)))
+
+    def _priced_request(self, op: Operation, raw: dict[str, Any], session: StudioSession) -> EditRequest:
+        """The request Run would make, for its price: only the inputs a price can depend on (no mask, no files)."""
+        ctx = self._context(session)
+        values = {}
+        for item in op.inputs:
+            if item.name in (IMAGE.name, MASK.name):
+                continue
+            try:
+                values[item.name] = item.parse(raw.get(item.name), ctx)
+            except UserError:
+                values[item.name] = item.default  # a half-typed value: priced as if left out
+        return EditRequest(op.id, ctx.picture, **values)
 
     def cancel(self, request: gr.Request) -> None:
         self._session(request).cancel()
@@ -248,7 +248,3 @@ class StudioHandlers:
         session = self._session(request)
         session.select(int(event.index))
         return self._view(session, operation, language(request))
-
-
-def _int_or_none(value: float | None) -> int | None:
-    return None if value is None else int(value)

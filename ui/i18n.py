@@ -1,8 +1,9 @@
 """The Studio page in every language: one gr.I18n built from the tables of the UI modules.
 
 Each module keeps its own `STRINGS = {"en": {...}, "sv": {...}}` (keys namespaced by module, see
-kernel/language.py). Texts fixed when the page is built (labels, buttons, tabs, headings) go to the
-browser as keys, `t("studio.run")`, and the browser shows them in its language. Texts handlers make
+kernel/language.py); operations and their inputs carry theirs (op.<id>.*, input.<name>.*). Texts
+fixed when the page is built (labels, buttons, tabs, headings) go to the browser as keys,
+`t("studio.run")`, and the browser shows them in its language. Texts handlers make
 at run time (results, gr.Info/gr.Error, the priced Run button) use `text(key, language(request))`;
 sentences from below the UI come in English and go through `localize`. The page and the server
 decide the language the same way (kernel/language.py; ui/page_language.py tells the page).
@@ -16,6 +17,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from kernel import language as lang_rules
+from pipelines import registry
+from pipelines.registry import OPERATIONS
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -23,16 +26,24 @@ if TYPE_CHECKING:
 
 # Every module with a STRINGS table the page uses; a new UI module with texts adds its name here.
 MODULES = (
-    "ui.studio", "ui.operations", "ui.handlers", "ui.views", "ui.painter", "ui.uploads", "ui.api", "ui.account",
+    "ui.studio", "ui.handlers", "ui.views", "ui.painter", "ui.uploads", "ui.account",
     "ui.credits", "ui.messages", "ui.privacy", "ui.consent", "ui.my_data", "ui.admin",
     "auth.pages", "auth.messages", "billing.routes",
 )
 
 
-@cache
 def strings() -> dict[str, dict[str, str]]:
-    """All tables merged (read when the page is built, after every module above has loaded)."""
-    return lang_rules.merge(importlib.import_module(name).STRINGS for name in MODULES)
+    """All tables merged: the modules above and the registered operations with their inputs.
+
+    Made again when an operation joins or leaves the registry (read when the page is built and
+    whenever a handler translates, so it is cached per registry content).
+    """
+    return _merged(tuple(OPERATIONS.values()))
+
+
+@cache
+def _merged(_operations: tuple) -> dict[str, dict[str, str]]:
+    return lang_rules.merge([*(importlib.import_module(name).STRINGS for name in MODULES), registry.tables()])
 
 
 def i18n() -> gr.I18n:

@@ -31,20 +31,7 @@ STRINGS = {
         "messages.damaged": "The {kind} file is damaged or incomplete. Please upload it again.",
         "messages.too_many_bytes": "The image is larger than {limit} MB.",
         # pipelines: the request
-        "messages.prompt_long": "The text is {length} characters long; the limit is {limit}.",
-        "messages.steps": "Steps must be between 1 and 150.",
-        "messages.guidance": "Guidance must be between 0 and 30.",
-        "messages.seed": "The seed must be a whole number between 0 and 4294967295.",
-        "messages.strength": "Strength must be between 0.05 and 1.0.",
         "messages.paint_first": "Paint over the part of the picture you want to change first.",
-        "messages.mask_empty": "The mask is empty. Paint over the part of the picture you want to change.",
-        "messages.no_side": "Choose at least one side to extend (left, right, up or down).",
-        "messages.extension": "The extension amount must be between 1 and 100 percent.",
-        "messages.extended_too_large": "The extended picture would be {width}×{height}, over the {limit} megapixel "
-                                       "limit. Extend by less.",
-        "messages.upscale_scale": "Upscaling works by 2 or by 4.",
-        "messages.upscaled_too_large": "Upscaled x{scale} the picture would be {width}×{height}, over the {limit} "
-                                       "megapixel limit. Try x2 or a smaller picture.",
         # pipelines: the run
         "messages.loading": "Loading the model (first run only)",
         "messages.editing": "Editing",
@@ -88,20 +75,7 @@ STRINGS = {
         "messages.too_small": "Bilden är {width}×{height} pixlar; varje sida måste vara minst {side} pixlar.",
         "messages.damaged": "{kind}-filen är skadad eller ofullständig. Ladda upp den igen.",
         "messages.too_many_bytes": "Bilden är större än {limit} MB.",
-        "messages.prompt_long": "Texten är {length} tecken lång; gränsen är {limit}.",
-        "messages.steps": "Antalet steg måste vara mellan 1 och 150.",
-        "messages.guidance": "Vägledningen måste vara mellan 0 och 30.",
-        "messages.seed": "Seed måste vara ett heltal mellan 0 och 4294967295.",
-        "messages.strength": "Styrkan måste vara mellan 0,05 och 1,0.",
         "messages.paint_first": "Måla först över den del av bilden som du vill ändra.",
-        "messages.mask_empty": "Masken är tom. Måla över den del av bilden som du vill ändra.",
-        "messages.no_side": "Välj minst en sida att utöka (vänster, höger, uppåt eller nedåt).",
-        "messages.extension": "Utökningen måste vara mellan 1 och 100 procent.",
-        "messages.extended_too_large": "Den utökade bilden skulle bli {width}×{height}, över gränsen på {limit} "
-                                       "megapixel. Utöka mindre.",
-        "messages.upscale_scale": "Förstoringen kan vara 2 eller 4 gånger.",
-        "messages.upscaled_too_large": "Förstorad x{scale} skulle bilden bli {width}×{height}, över gränsen på "
-                                       "{limit} megapixel. Prova x2 eller en mindre bild.",
         "messages.loading": "Laddar modellen (bara första gången)",
         "messages.editing": "Redigerar",
         "messages.done": "Klart",

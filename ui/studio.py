@@ -6,18 +6,19 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from pipelines.geometry import DIRECTIONS
+from pipelines import registry
+from pipelines.inputs import MASK, MODEL
 from pipelines.registry import OPERATIONS
 from ui.account import AccountHandlers, build_account_tab, build_signin_bar
 from ui.admin import AdminHandlers, build_admin_tab
 from ui.api import add_api_endpoints
 from ui.consent import ConsentHandlers, build_consent_tab
+from ui.controls import page_control
 from ui.credits import CreditHandlers, build_credits_tab
 from ui.handlers import StudioHandlers
 from ui.i18n import LANGUAGE_CSS, t
 from ui.my_data import MyDataHandlers, build_my_data
-from ui.operations import label_key, prompt_key
-from ui.painter import mask_painter
+from ui.operations import label_key
 from ui.privacy import PrivacyHandlers, build_accept_box, build_policy_tabs, wire_privacy
 from ui.switch import build_language_switch
 
@@ -29,15 +30,7 @@ STRINGS = {
         "studio.tab": "Studio",
         "studio.photo": "Photo (upload, paste or webcam)",
         "studio.what": "What to do",
-        "studio.extend": "Extend",
-        "studio.by": "By (% of the side)",
-        "studio.scale": "Scale",
-        "studio.strength": "Strength",
         "studio.advanced": "Advanced",
-        "studio.seed": "Seed (empty: random)",
-        "studio.steps": "Steps (empty: the model's default)",
-        "studio.guidance": "Guidance (empty: the model's default)",
-        "studio.model": "Model",
         "studio.run": "Run",
         "studio.cancel": "Cancel",
         "studio.before_after": "Before / after",
@@ -49,15 +42,7 @@ STRINGS = {
         "studio.tab": "Studio",
         "studio.photo": "Foto (ladda upp, klistra in eller använd webbkameran)",
         "studio.what": "Vad vill du göra?",
-        "studio.extend": "Utöka åt",
-        "studio.by": "Med (% av sidan)",
-        "studio.scale": "Skala",
-        "studio.strength": "Styrka",
         "studio.advanced": "Avancerat",
-        "studio.seed": "Seed (tomt: slumpmässigt)",
-        "studio.steps": "Steg (tomt: modellens standardvärde)",
-        "studio.guidance": "Vägledning (tomt: modellens standardvärde)",
-        "studio.model": "Modell",
         "studio.run": "Kör",
         "studio.cancel": "Avbryt",
         "studio.before_after": "Före / efter",
@@ -66,7 +51,6 @@ STRINGS = {
         "studio.history": "Historik (klicka på en bild för att fortsätta redigera från den)",
     },
 }
-DEFAULT_OPERATION = "instruct_edit"
 CSS = """
 #demo-banner { background: var(--color-accent-soft); border-radius: 8px; padding: 0.5em 1em; }
 .studio-download { display: inline-block; padding: 0.4em 0.9em; border-radius: 8px;
@@ -84,7 +68,8 @@ def build_studio(studio: Studio) -> gr.Blocks:
     account = AccountHandlers(studio.accounts)
     handlers = StudioHandlers(studio, account)
     credits = CreditHandlers(settings, studio.ledger, studio.payments, account)
-    first = OPERATIONS[DEFAULT_OPERATION]
+    first = registry.first()
+    inputs = [item for item in registry.inputs().values() if item.on_page]
     device_queue = {"concurrency_id": "device", "concurrency_limit": settings.max_batch_size}
 
     # delete_cache is the backstop for uploads no handler ever read (a tab closed mid-upload):
@@ -105,20 +90,13 @@ def build_studio(studio: Studio) -> gr.Blocks:
                     label=t("studio.what"), elem_id="operation",
                 )
                 op_help = gr.Markdown(t(f"op.{first.id}.help"), elem_id="operation-help")
-                prompt = gr.Textbox(label=t(prompt_key(first.id)), lines=2, elem_id="prompt")
-                painter = mask_painter(visible=False, elem_id="painter")
-                with gr.Row(visible=False) as extend_row:
-                    directions = gr.CheckboxGroup([(t(f"op.direction.{side}"), side) for side in DIRECTIONS],
-                                                  value=["left", "right"], label=t("studio.extend"))
-                    amount = gr.Slider(5, 100, value=25, step=5, label=t("studio.by"))
-                scale = gr.Radio([("×2", 2), ("×4", 4)], value=2, label=t("studio.scale"), visible=False)
-                strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label=t("studio.strength"), visible=False)
-                with gr.Accordion(t("studio.advanced"), open=False) as advanced:
-                    seed = gr.Number(label=t("studio.seed"), precision=0, elem_id="seed")
-                    steps = gr.Number(label=t("studio.steps"), precision=0, elem_id="steps")
-                    guidance = gr.Number(label=t("studio.guidance"), elem_id="guidance")
-                    choices = first.model_choices(settings)
-                    model = gr.Dropdown(choices, value=choices[0], label=t("studio.model"), elem_id="model")
+                # one control per input the operations take; the chosen operation's are visible
+                controls = {item.name: page_control(item, visible=first.takes(item.name))
+                            for item in inputs if not item.advanced}
+                with gr.Accordion(t("studio.advanced"), open=False,
+                                  visible=any(item.advanced for item in first.inputs)) as advanced:
+                    controls |= {item.name: page_control(item, visible=first.takes(item.name))
+                                 for item in inputs if item.advanced}
                 with gr.Row():
                     run = gr.Button(t("studio.run"), variant="primary", elem_id="run")  # priced when the page loads
                     cancel = gr.Button(t("studio.cancel"), variant="stop", elem_id="cancel")
@@ -146,31 +124,33 @@ def build_studio(studio: Studio) -> gr.Blocks:
         policy, terms = build_policy_tabs(studio)
         add_api_endpoints(studio, account)
 
-        view = [slider, history, download, info, painter]
-        priced_by = [operation, scale, directions, amount]
-        demo.load(handlers.page_load, None, banner)
-        demo.load(handlers.run_label, priced_by, run, api_visibility="private")  # "Kör · 4 krediter"
-        demo.load(account.bars, None, [guest_bar, user_bar, signed_in_as])
+        handlers.operation, handlers.controls = operation, controls
+        handlers.op_help, handlers.advanced = op_help, advanced
+        chosen = [op_help, advanced, *controls.values()]  # what choosing an operation shows, hides or fills
+        if MODEL.name in controls:  # the first operation's models, before anyone picks another
+            demo.load(handlers.choose_operation, operation, chosen, api_visibility="private")
+        painter = controls.get(MASK.name)
+        view = [slider, history, download, info, *([painter] if painter is not None else [])]
+        every_input = {operation, *controls.values()}  # the handler gets {component: value}
+        demo.load(handlers.page_load, None, banner, api_visibility="private")
+        demo.load(handlers.run_label, every_input, run, api_visibility="private")  # "Kör · 4 krediter"
+        demo.load(account.bars, None, [guest_bar, user_bar, signed_in_as], api_visibility="private")
         for trigger in (send_link.click, email.submit):
             trigger(account.email_link, email, signin_status, api_visibility="private")
         wire_privacy(demo, PrivacyHandlers(studio, account), accept_box, accept_text, accept, policy, terms)
         demo.unload(handlers.close)
         # `upload` fires once with the file for every source (file, paste, webcam); `input` may fire first
         # with nothing while a pasted picture is still uploading.
-        photo.upload(handlers.upload, [photo, operation], view, preprocess=False, postprocess=False) \
-            .then(handlers.run_label, priced_by, run)
-        photo.clear(handlers.clear, operation, view, postprocess=False)
-        for control in (operation, scale, directions, amount):  # the price on the button follows the choices
-            control.change(handlers.run_label, priced_by, run, api_visibility="private")
-        operation.change(
-            handlers.choose_operation, operation,
-            [op_help, prompt, painter, extend_row, scale, strength, advanced, model],
-        ).then(handlers.refresh_painter, operation, painter, postprocess=False)
-        run.click(
-            handlers.run,
-            [operation, prompt, painter, directions, amount, scale, strength, seed, steps, guidance, model],
-            view, postprocess=False, api_visibility="private", **device_queue,
-        )
+        photo.upload(handlers.upload, [photo, operation], view, preprocess=False, postprocess=False,
+                     api_visibility="private").then(handlers.run_label, every_input, run, api_visibility="private")
+        photo.clear(handlers.clear, operation, view, postprocess=False, api_visibility="private")
+        for control in (operation, *controls.values()):  # the price on the button follows the choices
+            if control is not painter:
+                control.change(handlers.run_label, every_input, run, api_visibility="private")
+        chose = operation.change(handlers.choose_operation, operation, chosen, api_visibility="private")
+        if painter is not None:
+            chose.then(handlers.refresh_painter, operation, painter, postprocess=False, api_visibility="private")
+        run.click(handlers.run, every_input, view, postprocess=False, api_visibility="private", **device_queue)
         cancel.click(handlers.cancel, None, None, queue=False, api_visibility="private")
         undo.click(handlers.undo, operation, view, postprocess=False, api_visibility="private")
         redo.click(handlers.redo, operation, view, postprocess=False, api_visibility="private")

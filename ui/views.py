@@ -8,14 +8,12 @@ Nothing here imports gradio.
 from __future__ import annotations
 
 import html
-import io
 from typing import Any
 
 from PIL import Image
 
-from kernel.errors import UserError
 from kernel.language import DEFAULT, translate, translate_count
-from pipelines.images import bytes_from_data_url, sniff_format, thumbnail, to_data_url
+from pipelines.images import thumbnail, to_data_url
 from ui.session import HistoryEntry, StudioSession
 
 STRINGS = {
@@ -28,8 +26,6 @@ STRINGS = {
         "views.credits.one": "{count} credit",
         "views.credits.other": "{count} credits",
         "views.demo_weights": "demo weights",
-        "views.mask_unreadable": "The painted mask could not be read. Please paint it again.",
-        "views.mask_too_large": "The painted mask is too large.",
     },
     "sv": {
         "views.download": "⬇ Ladda ner PNG ({width}×{height})",
@@ -40,12 +36,8 @@ STRINGS = {
         "views.credits.one": "{count} kredit",
         "views.credits.other": "{count} krediter",
         "views.demo_weights": "demovikter",
-        "views.mask_unreadable": "Den målade masken gick inte att läsa. Måla den igen.",
-        "views.mask_too_large": "Den målade masken är för stor.",
     },
 }
-MASK_UNREADABLE = STRINGS[DEFAULT]["views.mask_unreadable"]  # raised in English, shown translated
-
 PAINTER_MAX_SIDE = 1024  # the brush canvas needs no more; the mask is scaled to the picture
 DISPLAY_MAX_SIDE = 1600  # the before/after slider shows this much; Download gives the full picture
 
@@ -113,24 +105,3 @@ def painter_value(entry: HistoryEntry | None) -> dict | None:
     if entry is None:
         return None
     return {"image": to_data_url(fit_display(entry.image, PAINTER_MAX_SIDE)), "mask": None}
-
-
-def mask_from_painter(value: Any, size: tuple[int, int], *, max_bytes: int) -> Image.Image | None:
-    """The painted mask at the picture's size, or None when nothing was painted.
-
-    The canvas exports its strokes as alpha; painted = opaque, whatever the colour.
-    """
-    if not isinstance(value, dict) or not value.get("mask"):
-        return None
-    data = bytes_from_data_url(str(value["mask"]), max_bytes=max_bytes)
-    if sniff_format(data) != "PNG":
-        raise UserError(MASK_UNREADABLE)
-    try:
-        canvas = Image.open(io.BytesIO(data), formats=["PNG"])
-        if canvas.width * canvas.height > (PAINTER_MAX_SIDE * 2) ** 2:
-            raise UserError(STRINGS[DEFAULT]["views.mask_too_large"])
-        alpha = canvas.convert("RGBA").getchannel("A")
-    except (OSError, ValueError):
-        raise UserError(MASK_UNREADABLE) from None
-    mask = alpha.point(lambda v: 255 if v > 127 else 0)
-    return mask if mask.size == size else mask.resize(size, Image.Resampling.NEAREST)

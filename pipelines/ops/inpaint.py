@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from kernel.errors import UserError
-from pipelines.base import Prepared
+from pipelines.base import Model, Prepared
 from pipelines.diffusion import DiffusionOperation, size_multiple
-from pipelines.geometry import composite, feather, fit_canvas, from_model, grow, mask_region, to_model
+from pipelines.geometry import PAINT_FIRST, composite, feather, fit_canvas, from_model, grow, mask_region, to_model
 from pipelines.images import flatten, mask_from_image, mask_is_empty
+from pipelines.inputs import GUIDANCE, IMAGE, MASK, PROMPT, SEED, STEPS
 
 if TYPE_CHECKING:
     from config import Settings
@@ -35,28 +36,38 @@ def fill_prompts(prompt: str) -> dict[str, str]:
 
 class Inpaint(DiffusionOperation):
     id = "inpaint"
-    label = "Inpaint or erase"
-    help = "Paint over an area, then say what should be there, or leave the text empty to erase it."
-    inputs = ("image", "mask", "prompt", "steps", "guidance", "seed")
-    prompt_label = "What to put there (empty: erase)"
+    texts = {
+        "en": {
+            "label": "Inpaint or erase",
+            "help": "Paint over an area, then say what should be there, or leave the text empty to erase it.",
+            "prompt": "What to put there (empty: erase)",
+            "mask_empty": "The mask is empty. Paint over the part of the picture you want to change.",
+            "mask_size": "The mask is {mask} but the picture is {picture}; they must be the same size.",
+        },
+        "sv": {
+            "label": "Måla om eller ta bort",
+            "help": "Måla över ett område och säg vad som ska finnas där, eller lämna texten tom för att ta bort det.",
+            "prompt": "Vad som ska finnas där (tomt: ta bort)",
+            "mask_empty": "Masken är tom. Måla över den del av bilden som du vill ändra.",
+            "mask_size": "Masken är {mask} men bilden är {picture}; de måste vara lika stora.",
+        },
+    }
+    inputs = (IMAGE, MASK, PROMPT, STEPS, GUIDANCE, SEED)
+    models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint"),)
     pipeline_class = "AutoPipelineForInpainting"
-
-    def model_choices(self, settings: Settings) -> list[str]:
-        return [settings.inpaint_model]
-
-    def tiny_model(self, model_id: str) -> str:
-        return "inpaint"
+    price = 3
+    masked = True
+    examples = {"prompt": "a red ball", "steps": 2, "seed": 7}
 
     def validate(self, request: EditRequest, settings: Settings) -> None:
         super().validate(request, settings)
         if request.mask is None:
-            raise UserError("Paint over the part of the picture you want to change first.")
+            raise UserError(PAINT_FIRST)
         if request.mask.size != request.image.size:
-            mw, mh = request.mask.size
-            iw, ih = request.image.size
-            raise UserError(f"The mask is {mw}×{mh} but the picture is {iw}×{ih}; they must be the same size.")
+            mask, picture = (f"{w}×{h}" for w, h in (request.mask.size, request.image.size))
+            raise UserError(self.text("mask_size", mask=mask, picture=picture))
         if mask_is_empty(mask_from_image(request.mask)):
-            raise UserError("The mask is empty. Paint over the part of the picture you want to change.")
+            raise UserError(self.text("mask_empty"))
 
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
         mask = mask_from_image(request.mask)

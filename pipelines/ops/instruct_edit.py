@@ -1,4 +1,4 @@
-"""Edit with an instruction: InstructPix2Pix by default; FLUX.1 Kontext or Qwen-Image-Edit by config."""
+"""Edit with an instruction: InstructPix2Pix by default; FLUX.1 Kontext or Qwen-Image-Edit by choice."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kernel.errors import RunFailed
-from pipelines.base import Prepared
+from pipelines.base import Model, Prepared
 from pipelines.diffusion import DiffusionOperation, accepts
+from pipelines.inputs import GUIDANCE, IMAGE, MODEL, PROMPT, SEED, STEPS
 
 if TYPE_CHECKING:
-    from config import Settings
     from pipelines.base import EditRequest, Limits
     from pipelines.models import LoadedModel
 
@@ -39,19 +39,33 @@ FAMILIES = {
 
 class InstructEdit(DiffusionOperation):
     id = "instruct_edit"
-    label = "Edit with an instruction"
-    help = "Say what to change, e.g. “make it winter” or “turn the car red”."
-    inputs = ("image", "prompt", "steps", "guidance", "seed", "model")
-    prompt_label = "Instruction"
-    prompt_required = True
-    prompt_missing = "Please type an instruction first, e.g. “make it winter”."
+    texts = {
+        "en": {
+            "label": "Edit with an instruction",
+            "help": "Say what to change, e.g. “make it winter” or “turn the car red”.",
+            "prompt": "Instruction",
+            "prompt_missing": "Please type an instruction first, e.g. “make it winter”.",
+        },
+        "sv": {
+            "label": "Redigera med en instruktion",
+            "help": "Säg vad som ska ändras, t.ex. ”gör det vintrigt” eller ”gör bilen röd”.",
+            "prompt": "Instruktion",
+            "prompt_missing": "Skriv en instruktion först, t.ex. ”gör det vintrigt”.",
+        },
+    }
+    inputs = (IMAGE, PROMPT, STEPS, GUIDANCE, SEED, MODEL)
+    models = (
+        Model("timbrooks/instruct-pix2pix", tiny="sd-pix2pix"),
+        Model("black-forest-labs/FLUX.1-Kontext-dev", tiny="flux-kontext"),
+        Model("Qwen/Qwen-Image-Edit", tiny="sd-pix2pix"),
+    )
     pipeline_class = None  # the model folder says which pipeline it is
-
-    def model_choices(self, settings: Settings) -> list[str]:
-        return list(dict.fromkeys([settings.instruct_edit_model, *settings.instruct_edit_models]))
+    price = 4
+    prompt_required = True
+    examples = {"prompt": "make it snowy", "steps": 2, "seed": 7}
 
     def tiny_model(self, model_id: str) -> str:
-        return "kontext" if "kontext" in model_id.lower() else "pix2pix"
+        return "flux-kontext" if "kontext" in model_id.lower() else super().tiny_model(model_id)
 
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
         family = FAMILIES.get(type(model.pipe).__name__)

@@ -7,10 +7,20 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from kernel.errors import UserError
-from pipelines.base import Prepared
+from pipelines.base import Model, Prepared
 from pipelines.diffusion import DiffusionOperation, size_multiple
-from pipelines.geometry import composite, extend, feather, fit_canvas, from_model, plan_extension, to_model
+from pipelines.geometry import (
+    DIRECTIONS,
+    composite,
+    extend,
+    feather,
+    fit_canvas,
+    from_model,
+    plan_extension,
+    to_model,
+)
 from pipelines.images import flatten
+from pipelines.inputs import GUIDANCE, IMAGE, PROMPT, SEED, STEPS, Choices, Number
 from pipelines.ops.inpaint import fill_prompts
 
 if TYPE_CHECKING:
@@ -18,39 +28,65 @@ if TYPE_CHECKING:
     from pipelines.base import EditRequest, Limits
     from pipelines.models import LoadedModel
 
-DEFAULT_AMOUNT = 25.0  # percent of the side
 SEAM = 8  # pixels of the original repainted along each new edge, so no seam shows
+
+SIDES = Choices(
+    name="directions", options=DIRECTIONS, default=("left", "right"), required=True,
+    texts={
+        "en": {"label": "Extend", **{f"option.{side}": side for side in DIRECTIONS},
+               "unknown": "Unknown direction {value}; use left, right, up or down.",
+               "missing": "Choose at least one side to extend (left, right, up or down)."},
+        "sv": {"label": "Utöka åt", "option.left": "vänster", "option.right": "höger", "option.up": "uppåt",
+               "option.down": "nedåt", "unknown": "Okänd riktning {value}; använd vänster, höger, uppåt eller nedåt.",
+               "missing": "Välj minst en sida att utöka (vänster, höger, uppåt eller nedåt)."},
+    },
+)
+AMOUNT = Number(
+    name="amount", minimum=1, maximum=100, slider_step=1, default=25,
+    texts={
+        "en": {"label": "By (% of the side)", "range": "The extension amount must be between 1 and 100 percent."},
+        "sv": {"label": "Med (% av sidan)", "range": "Utökningen måste vara mellan 1 och 100 procent."},
+    },
+)
 
 
 class Outpaint(DiffusionOperation):
     id = "outpaint"
-    label = "Extend the picture"
-    help = "Add space on the sides you choose; the model paints what could be there."
-    inputs = ("image", "prompt", "directions", "amount", "steps", "guidance", "seed")
-    prompt_label = "What the new area shows (optional)"
+    texts = {
+        "en": {
+            "label": "Extend the picture",
+            "help": "Add space on the sides you choose; the model paints what could be there.",
+            "prompt": "What the new area shows (optional)",
+            "too_large": "The extended picture would be {width}×{height}, over the {limit} megapixel limit. "
+                         "Extend by less.",
+        },
+        "sv": {
+            "label": "Utöka bilden",
+            "help": "Lägg till yta på de sidor du väljer; modellen målar det som skulle kunna finnas där.",
+            "prompt": "Vad det nya området visar (valfritt)",
+            "too_large": "Den utökade bilden skulle bli {width}×{height}, över gränsen på {limit} megapixel. "
+                         "Utöka mindre.",
+        },
+    }
+    inputs = (IMAGE, PROMPT, SIDES, AMOUNT, STEPS, GUIDANCE, SEED)
+    models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint"),)
     pipeline_class = "AutoPipelineForInpainting"
-
-    def model_choices(self, settings: Settings) -> list[str]:
-        return [settings.outpaint_model]
-
-    def tiny_model(self, model_id: str) -> str:
-        return "inpaint"
+    price = 4
+    examples = {"directions": ["left", "up"], "amount": 25, "steps": 2, "seed": 7}
 
     def output_size(self, request: EditRequest) -> tuple[int, int]:
-        ext = plan_extension(request.image.size, list(request.directions), request.amount or DEFAULT_AMOUNT)
+        ext = plan_extension(request.image.size, list(request.directions), request.amount)
         return request.image.width + ext.left + ext.right, request.image.height + ext.top + ext.bottom
 
     def validate(self, request: EditRequest, settings: Settings) -> None:
         super().validate(request, settings)
         width, height = self.output_size(request)
         if width * height > settings.max_input_pixels:
-            raise UserError(
-                f"The extended picture would be {width}×{height}, over the "
-                f"{settings.max_input_pixels / 1e6:g} megapixel limit. Extend by less."
-            )
+            raise UserError(self.text("too_large", width=width, height=height,
+                                      limit=f"{settings.max_input_pixels / 1e6:g}"))
 
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
-        ext = plan_extension(request.image.size, list(request.directions), request.amount or DEFAULT_AMOUNT)
+        ext = plan_extension(request.image.size, list(request.directions), request.amount)
         extended, mask = extend(flatten(request.image), ext, overlap=SEAM)
         canvas = fit_canvas(extended.size, max_pixels=limits.working_pixels, multiple=size_multiple(model.pipe))
         width, height = canvas.padded

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, ImageChops
 
 from kernel.errors import RunFailed
-from pipelines.base import Operation, Prepared, StepFn
+from pipelines.base import Model, Operation, Prepared, StepFn
 from pipelines.images import flatten
+from pipelines.inputs import IMAGE
 
 if TYPE_CHECKING:
-    from config import Settings
     from pipelines.base import EditRequest, Limits
     from pipelines.models import LoadedModel
 
@@ -46,17 +46,18 @@ def foreground_alpha(result: Any, size: tuple[int, int]) -> Image.Image:
 
 class RemoveBackground(Operation):
     id = "remove_background"
-    label = "Remove background"
-    help = "Keep the subject and make everything else transparent (PNG with alpha)."
-    inputs = ("image",)
+    texts = {
+        "en": {"label": "Remove background",
+               "help": "Keep the subject and make everything else transparent (PNG with alpha)."},
+        "sv": {"label": "Ta bort bakgrunden",
+               "help": "Behåll motivet och gör allt annat genomskinligt (PNG med alfakanal)."},
+    }
+    inputs = (IMAGE,)
+    models = (Model("briaai/RMBG-1.4", tiny="segformer"),)
     model_kind = "segmentation"
+    price = 1
     uses_seed = False
-
-    def model_choices(self, settings: Settings) -> list[str]:
-        return [settings.remove_background_model]
-
-    def tiny_model(self, model_id: str) -> str:
-        return "segmentation"
+    output_mode = "RGBA"
 
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
         return Prepared(request, seed, {"image": flatten(request.image)}, shared={})

@@ -5,42 +5,49 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from kernel.errors import UserError
-from pipelines.base import Prepared
+from pipelines.base import Model, Prepared
 from pipelines.diffusion import DiffusionOperation
+from pipelines.inputs import GUIDANCE, IMAGE, PROMPT, SEED, STEPS, Number
 
 if TYPE_CHECKING:
-    from config import Settings
     from pipelines.base import EditRequest, Limits
     from pipelines.models import LoadedModel
 
-DEFAULT_STRENGTH = 0.6
+STRENGTH = Number(
+    name="strength", minimum=0.05, maximum=1.0, slider_step=0.05, default=0.6,
+    texts={
+        "en": {"label": "Strength", "range": "Strength must be between 0.05 and 1.0."},
+        "sv": {"label": "Styrka", "range": "Styrkan måste vara mellan 0,05 och 1,0."},
+    },
+)
 
 
 class Restyle(DiffusionOperation):
     id = "restyle"
-    label = "Restyle"
-    help = "Redraw the whole picture in a style you describe; strength sets how far it may move."
-    inputs = ("image", "prompt", "strength", "steps", "guidance", "seed")
-    prompt_label = "Style description"
-    prompt_required = True
-    prompt_missing = "Please describe the style first, e.g. “watercolour painting”."
+    texts = {
+        "en": {
+            "label": "Restyle",
+            "help": "Redraw the whole picture in a style you describe; strength sets how far it may move.",
+            "prompt": "Style description",
+            "prompt_missing": "Please describe the style first, e.g. “watercolour painting”.",
+        },
+        "sv": {
+            "label": "Byt stil",
+            "help": "Rita om hela bilden i en stil du beskriver; styrkan avgör hur långt den får gå.",
+            "prompt": "Beskrivning av stilen",
+            "prompt_missing": "Beskriv stilen först, t.ex. ”akvarellmålning”.",
+        },
+    }
+    inputs = (IMAGE, PROMPT, STRENGTH, STEPS, GUIDANCE, SEED)
+    models = (Model("stable-diffusion-v1-5/stable-diffusion-v1-5", tiny="sd-img2img"),)
     pipeline_class = "AutoPipelineForImage2Image"
+    price = 3
+    prompt_required = True
     default_steps = 30
-
-    def model_choices(self, settings: Settings) -> list[str]:
-        return [settings.restyle_model]
-
-    def tiny_model(self, model_id: str) -> str:
-        return "img2img"
-
-    def validate(self, request: EditRequest, settings: Settings) -> None:
-        super().validate(request, settings)
-        if request.strength is not None and not 0.05 <= request.strength <= 1.0:
-            raise UserError("Strength must be between 0.05 and 1.0.")
+    examples = {"prompt": "oil painting", "strength": 0.5, "steps": 2, "seed": 7}
 
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
-        strength = request.strength or DEFAULT_STRENGTH
+        strength = request.strength
         shared = self.sampling(request)
         # img2img runs int(steps * strength) steps and crashes at zero
         shared["num_inference_steps"] = max(shared["num_inference_steps"], math.ceil(1 / strength))

@@ -8,14 +8,21 @@ import numpy as np
 from PIL import Image
 
 from kernel.errors import UserError
-from pipelines.base import Operation, Prepared, StepFn
+from pipelines.base import Model, Operation, Prepared, StepFn
+from pipelines.inputs import IMAGE, Choice
 
 if TYPE_CHECKING:
     from config import Settings
     from pipelines.base import EditRequest, Limits
     from pipelines.models import LoadedModel
 
-SCALES = (2, 4)
+SCALE = Choice(
+    name="scale", options=(("×2", 2), ("×4", 4)), default=2, whole=True,
+    texts={
+        "en": {"label": "Scale", "unknown": "Upscaling works by 2 or by 4."},
+        "sv": {"label": "Skala", "unknown": "Förstoringen kan vara 2 eller 4 gånger."},
+    },
+)
 TILE = 256  # input pixels per tile side
 OVERLAP = 16  # tiles overlap and are blended, so no seams show
 TILES_PER_PASS = 4
@@ -39,38 +46,56 @@ def blend_window(height: int, width: int, ramp: int) -> np.ndarray:
 
 class Upscale(Operation):
     id = "upscale"
-    label = "Upscale"
-    help = "Make the picture 2 or 4 times larger with a super-resolution model."
-    inputs = ("image", "scale")
+    texts = {
+        "en": {
+            "label": "Upscale",
+            "help": "Make the picture 2 or 4 times larger with a super-resolution model.",
+            "too_large": "Upscaled x{scale} the picture would be {width}×{height}, over the {limit} megapixel "
+                         "limit. Try x2 or a smaller picture.",
+        },
+        "sv": {
+            "label": "Förstora",
+            "help": "Gör bilden 2 eller 4 gånger större med en modell för superupplösning.",
+            "too_large": "Förstorad x{scale} skulle bilden bli {width}×{height}, över gränsen på {limit} megapixel. "
+                         "Prova x2 eller en mindre bild.",
+        },
+    }
+    inputs = (IMAGE, SCALE)
+    models = (
+        Model("caidas/swin2SR-classical-sr-x2-64", tiny="swin2sr-x2"),
+        Model("caidas/swin2SR-classical-sr-x4-64", tiny="swin2sr-x4"),
+    )
     model_kind = "super_resolution"
+    price = 2
     batchable = False  # one picture's tiles already fill a pass
     uses_seed = False
+    examples = {"scale": 2}
+
+    def model_settings(self) -> tuple[str, ...]:
+        """One model per factor: UPSCALE_X2_MODEL and UPSCALE_X4_MODEL."""
+        return tuple(f"{self.id}_x{scale}_model" for scale in SCALE.values)
 
     def model_choices(self, settings: Settings) -> list[str]:
-        return [settings.upscale_x2_model, settings.upscale_x4_model]
+        configured = settings.operation_models
+        pairs = zip(self.model_settings(), self.models, strict=True)
+        return [configured.get(setting) or model.id for setting, model in pairs]
 
     def default_model(self, settings: Settings, request: EditRequest | None = None) -> str:
-        four = request is not None and request.scale == 4
-        return settings.upscale_x4_model if four else settings.upscale_x2_model
+        x2, x4 = self.model_choices(settings)
+        return x4 if request is not None and request.scale == 4 else x2
 
     def tiny_model(self, model_id: str) -> str:
         return "swin2sr-x4" if "x4" in model_id.lower() else "swin2sr-x2"
 
     def output_size(self, request: EditRequest) -> tuple[int, int]:
-        scale = request.scale or 2
-        return request.image.width * scale, request.image.height * scale
+        return request.image.width * request.scale, request.image.height * request.scale
 
     def validate(self, request: EditRequest, settings: Settings) -> None:
         super().validate(request, settings)
-        scale = request.scale or 2
-        if scale not in SCALES:
-            raise UserError("Upscaling works by 2 or by 4.")
         width, height = self.output_size(request)
         if width * height > settings.max_input_pixels:
-            raise UserError(
-                f"Upscaled x{scale} the picture would be {width}×{height}, over the "
-                f"{settings.max_input_pixels / 1e6:g} megapixel limit. Try x2 or a smaller picture."
-            )
+            raise UserError(self.text("too_large", scale=request.scale, width=width, height=height,
+                                      limit=f"{settings.max_input_pixels / 1e6:g}"))
 
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
         return Prepared(request, seed, {"image": request.image.convert("RGB")}, shared={})
@@ -80,7 +105,7 @@ class Upscale(Operation):
 
     def finish(self, prepared: Prepared, output: Image.Image) -> Image.Image:
         original = prepared.request.image
-        scale = prepared.request.scale or 2
+        scale = prepared.request.scale
         target = (original.width * scale, original.height * scale)
         if output.size != target:  # a model trained for another factor
             output = output.resize(target, Image.Resampling.LANCZOS)

@@ -19,8 +19,8 @@ def manager(tmp_path, tiny_models, **overrides) -> ModelManager:
 
 def test_tiny_profile_uses_demo_weights(tmp_path, tiny_models):
     spec = manager(tmp_path, tiny_models).spec(INSTRUCT, "timbrooks/instruct-pix2pix")
-    assert spec.weights == "tiny" and spec.tiny_name == "pix2pix"
-    assert spec.source == str(tiny_models / "pix2pix")
+    assert spec.weights == "tiny" and spec.tiny_name == "sd-pix2pix"
+    assert spec.source == str(tiny_models / "sd-pix2pix")
 
 
 def test_auto_profile_falls_back_to_tiny_when_the_hub_is_unreachable(tmp_path, tiny_models):
@@ -29,7 +29,7 @@ def test_auto_profile_falls_back_to_tiny_when_the_hub_is_unreachable(tmp_path, t
 
 
 def test_a_local_folder_is_a_model_id_with_real_weights(tmp_path, tiny_models):
-    folder = tiny.ensure("pix2pix", tiny_models)  # any saved pipeline folder will do
+    folder = tiny.ensure("sd-pix2pix", tiny_models)  # any saved pipeline folder will do
     for profile in ("auto", "real"):
         models = manager(tmp_path, tiny_models, model_profile=profile, instruct_edit_model=str(folder))
         spec = models.spec(INSTRUCT, str(folder))
@@ -58,7 +58,7 @@ def test_one_copy_per_model(tmp_path, tiny_models):
 
 
 def test_a_second_pipeline_on_the_same_weights_shares_them(tmp_path, tiny_models):
-    folder = str(tiny.ensure("img2img", tiny_models))
+    folder = str(tiny.ensure("sd-img2img", tiny_models))
     models = manager(tmp_path, tiny_models, model_profile="real", restyle_model=folder, inpaint_model=folder)
     with models.use(models.spec(RESTYLE, folder)) as img2img, models.use(models.spec(INPAINT, folder)) as inpaint:
         assert type(inpaint.pipe).__name__ == "StableDiffusionInpaintPipeline"
@@ -86,5 +86,5 @@ def test_a_model_in_use_is_never_unloaded(tmp_path, tiny_models):
 
 
 def test_kontext_family_gets_its_own_tiny_stand_in():
-    assert INSTRUCT.tiny_model("black-forest-labs/FLUX.1-Kontext-dev") == "kontext"
-    assert INSTRUCT.tiny_model("timbrooks/instruct-pix2pix") == "pix2pix"
+    assert INSTRUCT.tiny_model("black-forest-labs/FLUX.1-Kontext-dev") == "flux-kontext"
+    assert INSTRUCT.tiny_model("timbrooks/instruct-pix2pix") == "sd-pix2pix"

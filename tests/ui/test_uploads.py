@@ -6,10 +6,12 @@ import os
 
 import pytest
 
+from config import Settings
 from kernel.errors import UserError
+from pipelines.inputs import MASK, InputContext
 from tests import samples
 from ui.uploads import prepare_temp_dir, take_upload
-from ui.views import image_data, mask_from_painter
+from ui.views import image_data
 
 
 def test_an_upload_is_read_and_deleted_with_its_folder(tmp_path):
@@ -58,8 +60,9 @@ def test_the_painted_mask_is_read_from_alpha_at_the_pictures_size():
 
     canvas = Image.new("RGBA", (50, 40), (0, 0, 0, 0))
     canvas.paste((255, 48, 48, 255), (10, 10, 20, 20))
-    mask = mask_from_painter({"mask": image_data(canvas, "m.png")["url"]}, (100, 80), max_bytes=10**6)
+    ctx = InputContext(Settings(_env_file=None), read_upload=bytes, picture=Image.new("RGB", (100, 80)))
+    mask = MASK.parse({"mask": image_data(canvas, "m.png")["url"]}, ctx)
     assert mask.size == (100, 80) and mask.getbbox() == (20, 20, 40, 40)
-    assert mask_from_painter({"image": "x", "mask": None}, (100, 80), max_bytes=10**6) is None
+    assert MASK.parse({"image": "x", "mask": None}, ctx) is None
     with pytest.raises(UserError):
-        mask_from_painter({"mask": "data:image/png;base64,AAAA"}, (100, 80), max_bytes=10**6)
+        MASK.parse({"mask": "data:image/png;base64,AAAA"}, ctx)

@@ -1,0 +1,403 @@
+"""What an operation can take, one class per kind of input, one object per input.
+
+An `Input` knows everything about itself that the studio needs in more than one place:
+  name              the API parameter, the request's attribute, the page control's elem_id
+  default           what the page shows first and what the API uses when the caller leaves it out
+  parse(raw, ctx)   the page's or the API's raw value -> a Python value (a UserError for garbage)
+  check(value, ...) is the value allowed? (a UserError in English; the texts translate it)
+  control(ui, ...)  the page's control, built with the toolkit the UI hands in (this module
+                    never imports gradio: `ui` carries it, see ui/controls.py)
+  api_field(ui)     the hidden component that names and types the API parameter
+  texts             its label and messages in every language
+
+An operation lists the inputs it takes (pipelines/base.py). A new kind of input is one class
+here; a new input is one object. Objects are shared by name across operations: one name, one
+input, so the page has one control per name and shows it for the operations that take it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from PIL import Image
+
+from kernel.errors import UserError
+from kernel.language import DEFAULT, translate
+from pipelines.images import bytes_from_data_url, decode_image, sniff_format
+
+if TYPE_CHECKING:
+    from config import Settings
+
+Texts = dict[str, dict[str, str]]  # {"en": {key: text}, "sv": {...}}
+
+
+@dataclass
+class InputContext:
+    """What parsing a raw value may need: the settings, how to read an upload, the picture being edited."""
+
+    settings: Settings
+    read_upload: Callable[[Any], bytes]  # a Gradio FileData dict or a data: URL -> bytes (deleting the file)
+    picture: Image.Image | None = None
+
+
+KNOWN: dict[str, Input] = {}  # every input made, by name (a request reads defaults here)
+
+
+class Input:
+    """One input of one or more operations. Subclasses are the kinds (see the module docstring).
+
+    An input is known by its name, so it equals its name: `"mask" in op.inputs` asks whether an
+    operation takes a mask.
+    """
+
+    kind: ClassVar[str]
+    name: str
+    default: Any = None
+    advanced: bool = False  # the page puts it under Advanced
+    on_page: bool = True  # False: the page has its own place for it (the photo)
+    texts: Texts
+
+    def __post_init__(self) -> None:
+        KNOWN[self.name] = self
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Input):
+            return other.name == self.name
+        return isinstance(other, str) and other == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    def key(self, what: str) -> str:
+        """Its text keys: input.<name>.<what>."""
+        return f"input.{self.name}.{what}"
+
+    def text(self, what: str, /, **values: Any) -> str:
+        """One of its texts in English, as raised (the page translates on the way out)."""
+        return translate(self.tables(), self.key(what), DEFAULT, **values)
+
+    def tables(self) -> Texts:
+        return {lang: {self.key(k): v for k, v in texts.items()} for lang, texts in self.texts.items()}
+
+    def parse(self, raw: Any, ctx: InputContext) -> Any:
+        return self.default if raw is None or raw == "" else raw
+
+    def check(self, value: Any, settings: Settings) -> None:
+        """Raise UserError when the value may not be used; None means "the default"."""
+
+    def uploads(self, raw: Any) -> list[str]:
+        """Paths of uploaded files in a raw value (deleted even when the request is refused)."""
+        return []
+
+    def control(self, ui: Any, label: Any, *, visible: bool) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no page control")
+
+    def api_field(self, ui: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no API field")
+
+
+# ------------------------------------------------------------------ pictures
+
+
+def _file_paths(raw: Any) -> list[str]:
+    if isinstance(raw, dict) and raw.get("path"):
+        return [str(raw["path"])]
+    if isinstance(raw, str) and raw and not raw.startswith("data:"):
+        return [raw]
+    return []
+
+
+@dataclass(eq=False, repr=False)
+class Picture(Input):
+    """A photo: from the API as a file or data: URL, decoded safely; on the page it is the canvas itself."""
+
+    kind: ClassVar[str] = "image"
+    name: str = "image"
+    on_page: bool = False
+    texts: Texts = field(default_factory=lambda: {"en": {"label": "image"}, "sv": {"label": "bild"}})
+
+    def parse(self, raw: Any, ctx: InputContext) -> Image.Image:
+        data = ctx.read_upload(raw)
+        settings = ctx.settings
+        return decode_image(data, max_pixels=settings.max_input_pixels, min_side=settings.min_input_side)
+
+    def uploads(self, raw: Any) -> list[str]:
+        return _file_paths(raw)
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.Image(label=self.name, type="filepath")
+
+
+PAINTED_MAX_PIXELS = 2048 * 2048  # the brush canvas is at most 1024 px a side; twice that is garbage
+
+
+@dataclass(eq=False, repr=False)
+class Mask(Input):
+    """Where to change the picture: painted on the page (the canvas's alpha), or a mask file from the API."""
+
+    kind: ClassVar[str] = "mask"
+    name: str = "mask"
+    texts: Texts = field(default_factory=lambda: {
+        "en": {"label": "Mask", "unreadable": "The painted mask could not be read. Please paint it again.",
+               "too_large": "The painted mask is too large."},
+        "sv": {"label": "Mask", "unreadable": "Den målade masken gick inte att läsa. Måla den igen.",
+               "too_large": "Den målade masken är för stor."},
+    })
+
+    def parse(self, raw: Any, ctx: InputContext) -> Image.Image | None:
+        if isinstance(raw, dict) and "mask" in raw:  # the page's brush: {"image": ..., "mask": data URL or None}
+            return self._painted(raw.get("mask"), ctx)
+        if not raw:
+            return None
+        data = ctx.read_upload(raw)
+        settings = ctx.settings
+        return decode_image(data, max_pixels=settings.max_input_pixels, min_side=1)
+
+    def _painted(self, url: Any, ctx: InputContext) -> Image.Image | None:
+        """The brush's alpha at the picture's size; None when nothing was painted."""
+        if not url:
+            return None
+        data = bytes_from_data_url(str(url), max_bytes=ctx.settings.max_upload_bytes)
+        if sniff_format(data) != "PNG":
+            raise UserError(self.text("unreadable"))
+        try:
+            canvas = Image.open(io.BytesIO(data), formats=["PNG"])
+            if canvas.width * canvas.height > PAINTED_MAX_PIXELS:
+                raise UserError(self.text("too_large"))
+            alpha = canvas.convert("RGBA").getchannel("A")
+        except (OSError, ValueError):
+            raise UserError(self.text("unreadable")) from None
+        mask = alpha.point(lambda v: 255 if v > 127 else 0)
+        size = ctx.picture.size if ctx.picture is not None else mask.size
+        return mask if mask.size == size else mask.resize(size, Image.Resampling.NEAREST)
+
+    def uploads(self, raw: Any) -> list[str]:
+        return _file_paths(raw)
+
+    def control(self, ui: Any, label: Any, *, visible: bool) -> Any:
+        return ui.mask_painter(visible=visible, elem_id="painter")
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.Image(label=self.name, type="filepath")
+
+
+# ------------------------------------------------------------------ words
+
+
+@dataclass(eq=False, repr=False)
+class Prompt(Input):
+    """What to do, in words. Each operation names the box in its own texts ("prompt") and says if it is required."""
+
+    kind: ClassVar[str] = "prompt"
+    name: str = "prompt"
+    default: str = ""
+    texts: Texts = field(default_factory=lambda: {
+        "en": {"label": "Prompt", "missing": "Please type a prompt first.",
+               "too_long": "The text is {length} characters long; the limit is {limit}."},
+        "sv": {"label": "Prompt", "missing": "Skriv en prompt först.",
+               "too_long": "Texten är {length} tecken lång; gränsen är {limit}."},
+    })
+
+    def parse(self, raw: Any, ctx: InputContext) -> str:
+        return "" if raw is None else str(raw)
+
+    def check(self, value: Any, settings: Settings) -> None:
+        prompt = value or ""
+        if len(prompt) > settings.max_prompt_chars:
+            raise UserError(self.text("too_long", length=f"{len(prompt):,}", limit=f"{settings.max_prompt_chars:,}"))
+
+    def control(self, ui: Any, label: Any, *, visible: bool) -> Any:
+        return ui.gr.Textbox(label=label, lines=2, visible=visible, elem_id=self.name)
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.Textbox(label=self.name)
+
+
+@dataclass(eq=False, repr=False)
+class Text(Input):
+    """A free-form string (a model id, say); empty means the default."""
+
+    kind: ClassVar[str] = "text"
+    name: str = "text"
+    texts: Texts = field(default_factory=dict)
+
+    def parse(self, raw: Any, ctx: InputContext) -> str | None:
+        return str(raw) if raw not in (None, "") else None
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.Textbox(label=self.name)
+
+
+@dataclass(eq=False, repr=False)
+class ModelChoice(Text):
+    """Which of the operation's offered models to run (the service checks it is offered)."""
+
+    kind: ClassVar[str] = "model"
+    name: str = "model"
+    advanced: bool = True
+    texts: Texts = field(default_factory=lambda: {"en": {"label": "Model"}, "sv": {"label": "Modell"}})
+
+    def control(self, ui: Any, label: Any, *, visible: bool) -> Any:
+        return ui.gr.Dropdown([], label=label, visible=visible, elem_id=self.name)
+
+
+# ------------------------------------------------------------------ numbers and choices
+
+NUMBER_TEXTS = {  # shared by every number; the page's tables have them as input.number.<key> (see all_tables)
+    "en": {"not_a_number": "{name} must be a number.", "not_whole": "{name} must be a whole number."},
+    "sv": {"not_a_number": "{name} måste vara ett tal.", "not_whole": "{name} måste vara ett heltal."},
+}
+
+
+def parse_number(raw: Any, name: str, *, whole: bool) -> float | int:
+    """A number from what a form or an API caller sent ("4", 4.0, 4); whole numbers come back as int."""
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        raise UserError(translate(NUMBER_TEXTS, "not_a_number", DEFAULT, name=name)) from None
+    if not whole:
+        return number
+    if not number.is_integer():
+        raise UserError(translate(NUMBER_TEXTS, "not_whole", DEFAULT, name=name))
+    return int(number)
+
+
+@dataclass(eq=False, repr=False)
+class Number(Input):
+    """A number in a range; `whole` ones refuse fractions. None (left empty) means the model's default."""
+
+    kind: ClassVar[str] = "number"
+    name: str = "number"
+    minimum: float = 0
+    maximum: float = 1
+    whole: bool = False
+    slider_step: float | None = None  # set: a slider on the page (with a default), else a number box
+    default: float | None = None
+    advanced: bool = False
+    texts: Texts = field(default_factory=dict)  # "label" and "range" (the message when out of range)
+
+    def parse(self, raw: Any, ctx: InputContext) -> float | int | None:
+        return self.default if raw is None or raw == "" else parse_number(raw, self.name, whole=self.whole)
+
+    def check(self, value: Any, settings: Settings) -> None:
+        if value is not None and not self.minimum <= value <= self.maximum:
+            raise UserError(self.text("range"))
+
+    def control(self, ui: Any, label: Any, *, visible: bool) -> Any:
+        if self.slider_step is not None:
+            return ui.gr.Slider(self.minimum, self.maximum, value=self.default, step=self.slider_step, label=label,
+                                visible=visible, elem_id=self.name)
+        return ui.gr.Number(label=label, value=self.default, precision=0 if self.whole else None, visible=visible,
+                            elem_id=self.name)
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.Number(label=self.name, precision=0 if self.whole else None)
+
+
+@dataclass(eq=False, repr=False)
+class Choice(Input):
+    """One of a few values, shown as a row of buttons."""
+
+    kind: ClassVar[str] = "choice"
+    name: str = "choice"
+    options: Sequence[tuple[str, Any]] = ()  # (what the page shows, the value)
+    default: Any = None
+    whole: bool = False  # the values are whole numbers (the API may send 4.0)
+    texts: Texts = field(default_factory=dict)  # "label", "unknown" (the message for a value not offered)
+
+    @property
+    def values(self) -> list[Any]:
+        return [value for _label, value in self.options]
+
+    def parse(self, raw: Any, ctx: InputContext) -> Any:
+        if raw is None or raw == "":
+            return self.default
+        return parse_number(raw, self.name, whole=True) if self.whole else raw
+
+    def check(self, value: Any, settings: Settings) -> None:
+        if value is not None and value not in self.values:
+            raise UserError(self.text("unknown"))
+
+    def control(self, ui: Any, label: Any, *, visible: bool) -> Any:
+        return ui.gr.Radio(list(self.options), value=self.default, label=label, visible=visible, elem_id=self.name)
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.Number(label=self.name, precision=0) if self.whole else ui.gr.Textbox(label=self.name)
+
+
+@dataclass(eq=False, repr=False)
+class Choices(Input):
+    """Any number of a few values (sides to extend, say); the API may send a list or "a, b"."""
+
+    kind: ClassVar[str] = "choices"
+    name: str = "choices"
+    options: Sequence[str] = ()
+    default: tuple[str, ...] = ()
+    required: bool = False  # at least one
+    texts: Texts = field(default_factory=dict)  # "label", "option.<value>", "unknown" ({value}), "missing"
+
+    def parse(self, raw: Any, ctx: InputContext) -> tuple[str, ...]:
+        if raw is None or raw == "":
+            return tuple(self.default)
+        if isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",") if part.strip()]
+        if not isinstance(raw, list | tuple):
+            raise UserError(self.text("unknown", value=repr(str(raw)[:40])))
+        return tuple(str(item) for item in raw)
+
+    def check(self, value: Any, settings: Settings) -> None:
+        unknown = [item for item in value or () if item not in self.options]
+        if unknown:
+            raise UserError(self.text("unknown", value=repr(unknown[0][:40])))
+        if self.required and not value:
+            raise UserError(self.text("missing"))
+
+    def control(self, ui: Any, label: Any, *, visible: bool) -> Any:
+        options = [(ui.t(self.key(f"option.{value}")), value) for value in self.options]
+        return ui.gr.CheckboxGroup(options, value=list(self.default), label=label, visible=visible,
+                                   elem_id=self.name)
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.CheckboxGroup(list(self.options), label=self.name)
+
+
+# ------------------------------------------------------------------ the inputs operations share
+
+IMAGE = Picture()
+MASK = Mask()
+PROMPT = Prompt()
+MODEL = ModelChoice()
+SEED = Number(
+    name="seed", minimum=0, maximum=2**32 - 1, whole=True, advanced=True,
+    texts={"en": {"label": "Seed (empty: random)",
+                  "range": "The seed must be a whole number between 0 and 4294967295."},
+           "sv": {"label": "Seed (tomt: slumpmässigt)",
+                  "range": "Seed måste vara ett heltal mellan 0 och 4294967295."}},
+)
+STEPS = Number(
+    name="steps", minimum=1, maximum=150, whole=True, advanced=True,
+    texts={"en": {"label": "Steps (empty: the model's default)", "range": "Steps must be between 1 and 150."},
+           "sv": {"label": "Steg (tomt: modellens standardvärde)",
+                  "range": "Antalet steg måste vara mellan 1 och 150."}},
+)
+GUIDANCE = Number(
+    name="guidance", minimum=0, maximum=30, advanced=True,
+    texts={"en": {"label": "Guidance (empty: the model's default)", "range": "Guidance must be between 0 and 30."},
+           "sv": {"label": "Vägledning (tomt: modellens standardvärde)",
+                  "range": "Vägledningen måste vara mellan 0 och 30."}},
+)
+
+
+def all_tables(inputs: list[Input]) -> Texts:
+    """The texts of these inputs, and those every number shares, as the page's translation tables want them."""
+    merged: Texts = {lang: {f"input.number.{k}": v for k, v in texts.items()} for lang, texts in NUMBER_TEXTS.items()}
+    for item in inputs:
+        for lang, texts in item.tables().items():
+            merged.setdefault(lang, {}).update(texts)
+    return merged

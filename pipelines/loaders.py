@@ -1,0 +1,127 @@
+"""Loading a model, by kind: an operation's `model_kind` picks the loader here.
+
+Each loader turns a ModelSpec (which weights, from where, which pipeline class) into a
+LoadedModel placed on the device. A new kind of model is one function with `@loader("kind")`,
+in this file or in the operation's own.
+
+Loading builds torch modules, and diffusers builds them under a process-wide "empty weights"
+context (accelerate's init_empty_weights patches module construction): a module built in another
+thread meanwhile gets meta tensors. So everything that constructs or loads modules, tiny builds
+included, holds BUILDING.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from pipelines.device import diffusion_dtype, module_bytes, place_pipeline
+
+if TYPE_CHECKING:
+    from config import Settings
+
+BUILDING = threading.RLock()  # one thread at a time constructs or loads torch modules
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model_id: str  # what the operator configured
+    source: str  # what from_pretrained is given: a Hub id or a folder
+    weights: str  # "real" or "tiny"
+    kind: str  # a key of LOADERS
+    pipeline_class: str | None
+    trust_remote_code: bool = False
+    tiny_name: str | None = None  # set when demo weights stand in; built on first load
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.pipeline_class or self.kind)
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    spec: ModelSpec
+    pipe: Any
+    device: str
+    nbytes: int
+    placement: str  # "device", "offload" or "cpu"
+    base: LoadedModel | None = None  # set when this pipeline shares another's weights
+    users: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.model_id
+
+    @property
+    def weights(self) -> str:
+        return self.spec.weights
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """What a loader may use besides the spec."""
+
+    device: str
+    settings: Settings
+    sibling: Callable[[ModelSpec], LoadedModel | None]  # a loaded pipeline on the same weights, if any
+
+
+Loader = Callable[[ModelSpec, LoadContext], LoadedModel]
+LOADERS: dict[str, Loader] = {}
+
+
+def loader(kind: str) -> Callable[[Loader], Loader]:
+    """Register the loader for one kind of model."""
+
+    def register(load: Loader) -> Loader:
+        LOADERS[kind] = load
+        return load
+
+    return register
+
+
+@loader("diffusers")
+def load_diffusers(spec: ModelSpec, ctx: LoadContext) -> LoadedModel:
+    import diffusers
+
+    cls = getattr(diffusers, spec.pipeline_class or "DiffusionPipeline")
+    sibling = ctx.sibling(spec)
+    if sibling is not None:  # same weights already in memory: build on them
+        pipe = cls.from_pipe(sibling.pipe)
+        if sibling.placement == "offload":
+            pipe.enable_model_cpu_offload()
+        return LoadedModel(spec, pipe, ctx.device, 0, sibling.placement, base=sibling)
+    folder_class = diffusers.DiffusionPipeline.load_config(spec.source)["_class_name"]
+    pipe = cls.from_pretrained(spec.source, dtype=diffusion_dtype(ctx.device, folder_class))
+    pipe.set_progress_bar_config(disable=True)
+    nbytes = module_bytes(pipe)
+    placement = place_pipeline(pipe, ctx.device, ctx.settings.cpu_offload)
+    return LoadedModel(spec, pipe, ctx.device, nbytes, placement)
+
+
+@loader("segmentation")
+def load_segmentation(spec: ModelSpec, ctx: LoadContext) -> LoadedModel:
+    from transformers import pipeline
+
+    pipe = pipeline(
+        "image-segmentation", model=spec.source, device=ctx.device, trust_remote_code=spec.trust_remote_code
+    )
+    return LoadedModel(spec, pipe, ctx.device, module_bytes(pipe.model), "device")
+
+
+class SuperResolution(NamedTuple):
+    model: Any
+    processor: Any
+
+
+@loader("super_resolution")
+def load_super_resolution(spec: ModelSpec, ctx: LoadContext) -> LoadedModel:
+    from transformers import AutoImageProcessor, Swin2SRForImageSuperResolution
+
+    model = Swin2SRForImageSuperResolution.from_pretrained(spec.source).to(ctx.device).eval()
+    processor = AutoImageProcessor.from_pretrained(spec.source)
+    return LoadedModel(spec, SuperResolution(model, processor), ctx.device, module_bytes(model), "device")

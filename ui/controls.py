@@ -1,0 +1,39 @@
+"""The toolkit inputs build their page controls and API fields with (pipelines/inputs.py).
+
+pipelines/ never imports gradio; an input's `control(ui, ...)` receives this object instead, with
+gradio itself (`ui.gr`), the studio's own widgets (the mask painter) and `ui.t` for texts the
+browser translates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from pipelines.inputs import Input
+from ui.i18n import t
+from ui.painter import mask_painter
+
+
+class Toolkit:
+    gr = gr
+
+    @staticmethod
+    def t(key: str) -> Any:
+        return t(key)
+
+    @staticmethod
+    def mask_painter(**kwargs: Any) -> gr.HTML:
+        return mask_painter(**kwargs)
+
+
+UI = Toolkit()
+
+
+def page_control(item: Input, *, visible: bool) -> gr.components.Component:
+    return item.control(UI, t(item.key("label")), visible=visible)
+
+
+def api_field(item: Input) -> gr.components.Component:
+    return item.api_field(UI)
