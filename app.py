@@ -38,6 +38,7 @@ from pipelines.device import zero_gpu_wrapper
 from pipelines.models import ModelManager
 from pipelines.registry import OPERATIONS
 from pipelines.service import EditService
+from pipelines.sessions import SessionStore
 from policy.acceptance import PolicyAcceptance
 from policy.analytics import head_html as analytics_head
 from policy.consents import Consents
@@ -51,7 +52,6 @@ from store.crypto import FieldCipher
 from store.db import create_engine, migrate
 from store.usage import UsageLog
 from ui.page_language import PageLanguage
-from ui.session import SessionStore
 from ui.uploads import prepare_temp_dir
 
 log = logging.getLogger("studio")
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if preload is not None:
-            service.preload(preload)
+            service.preload(preload.id)
         sweeper = Sweeper(ledger)  # holds of runs that died with an earlier process, now and every minute
         sweeper.start()
         retention = usage_retention(service.usage, settings.usage_retention_days)  # now and every hour

@@ -13,11 +13,11 @@ from billing.paid_runs import PaidRuns
 from billing.payments import Payments
 from config import Settings
 from pipelines.service import EditService
+from pipelines.sessions import SessionStore
 from policy.acceptance import PolicyAcceptance
 from policy.consents import Consents
 from policy.data_rights import DataRights
 from policy.documents import Documents
-from ui.session import SessionStore
 
 
 @dataclass

@@ -55,7 +55,7 @@ def main() -> str:
         handlers.upload(photo, "instruct_edit", request)
         for i in range(edits):
             op, prompt = PLAN[i % len(PLAN)]
-            handlers.run(op, prompt, None, ["right"], 25, 2, 0.6, None, 2, None, None, request)
+            handlers.run_named(op, {"prompt": prompt, "steps": 2, "directions": ["right"]}, request)
 
     session_edits("warm-up", 2 * len(PLAN))  # every model loaded, first-call costs paid
     handlers.close(tab("warm-up"))
@@ -68,7 +68,7 @@ def main() -> str:
                 photo = image_data(samples.noise(256, 192, seed=len(name)), "p.png")
                 handlers.upload(photo, "instruct_edit", tab(name))
             op, prompt = PLAN[round_ % len(PLAN)]
-            handlers.run(op, prompt, None, ["right"], 25, 2, 0.6, None, 2, None, None, tab(name))
+            handlers.run_named(op, {"prompt": prompt, "steps": 2, "directions": ["right"]}, tab(name))
     peak = rss_mb()
     held = len(studio.sessions)
     for name in names:

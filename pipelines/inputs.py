@@ -363,8 +363,8 @@ class Choices(Input):
         return ui.gr.CheckboxGroup(options, value=list(self.default), label=label, visible=visible,
                                    elem_id=self.name)
 
-    def api_field(self, ui: Any) -> Any:
-        return ui.gr.CheckboxGroup(list(self.options), label=self.name)
+    def api_field(self, ui: Any) -> Any:  # the default shows in the API docs, and gradio_client sends it when left out
+        return ui.gr.CheckboxGroup(list(self.options), value=list(self.default), label=self.name)
 
 
 # ------------------------------------------------------------------ the inputs operations share

@@ -192,8 +192,9 @@ class EditService:
         """Per operation: its default model, which weights it runs on, whether it is loaded."""
         return {op.id: self.models.describe(self.default_spec(op)) for op in OPERATIONS.values()}
 
-    def preload(self, op: Operation) -> threading.Thread:
+    def preload(self, operation_id: str) -> threading.Thread:
         """Load an operation's default model in the background, so the first run starts at once."""
+        op = get_operation(operation_id)
 
         def load() -> None:
             try:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from billing.prices import price_list
 from tests import samples
 from tests.billing.creem_server import PACK
 from tests.billing.test_credits_page import open_credits
@@ -151,7 +152,7 @@ def test_a_new_visitor_from_cookie_banner_to_deleted_account(browser, journey_ap
 
         # 4. The sign-up credits, enough for the three runs ahead (4 + 3 + 1).
         signup = studio_app.settings.signup_credits
-        prices = studio_app.settings.price_table
+        prices = dict(price_list(studio_app.settings))
         spend = prices["instruct_edit"] + prices["inpaint"] + prices["remove_background"]
         assert spend <= signup
         open_credits(page)

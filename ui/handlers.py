@@ -18,11 +18,11 @@ from pipelines.base import EditRequest, Operation
 from pipelines.inputs import IMAGE, MASK, MODEL, PROMPT, InputContext
 from pipelines.registry import get_operation
 from pipelines.service import ProgressFn
+from pipelines.sessions import StudioSession
 from ui import views
 from ui.account import AccountHandlers
 from ui.i18n import language, localize, t, text, text_count
 from ui.operations import label_key, prompt_key
-from ui.session import StudioSession
 from ui.uploads import take_upload
 
 if TYPE_CHECKING:
@@ -180,25 +180,29 @@ class StudioHandlers:
 
     def run(self, values: dict[Any, Any], request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:
         """Run: `values` holds the operation picker and every control, by component (Gradio's set inputs)."""
+        raw = {name: values.get(control) for name, control in self.controls.items()}
+        return self.run_named(values[self.operation], raw, request, progress)
+
+    def run_named(self, operation: str, raw: dict[str, Any], request: gr.Request,
+                  progress: gr.Progress | None = None) -> tuple:
+        """Run `operation` on the tab's current picture with the controls' raw values, by input name."""
         user = self.account.require_user(request)
         lang = language(request)
         session = self._session(request)
-        operation = values[self.operation]
         if session.current is None:
             raise gr.Error(text("handlers.no_photo", lang), title=text("handlers.no_photo_title", lang),
                            print_exception=False)
         op = get_operation(operation)
-        raw = {name: values.get(control) for name, control in self.controls.items()}
         try:
             edit = op.request_from(raw, self._context(session))
         except UserError as exc:
             raise user_error(exc, lang) from None
         cancel = session.begin_run()
         try:
-            result = run_edit(self.paid_runs, edit, user.id, progress, cancel, lang=lang)
+            result = run_edit(self.paid_runs, edit, user.id, progress or gr.Progress(), cancel, lang=lang)
         except RunCancelled:
             gr.Info(text("handlers.cancelled", lang))
-            return (gr.skip(),) * len(self._view(session, operation, lang))
+            return (gr.skip(),) * (5 if MASK.name in self.controls else 4)  # as many as _view gives
         finally:
             session.end_run()
         session.add(result.image, text(label_key(op.id), lang), seed=result.seed, run_id=result.run_id)

@@ -14,7 +14,7 @@ from PIL import Image
 
 from kernel.language import DEFAULT, translate, translate_count
 from pipelines.images import thumbnail, to_data_url
-from ui.session import HistoryEntry, StudioSession
+from pipelines.sessions import HistoryEntry, StudioSession
 
 STRINGS = {
     "en": {

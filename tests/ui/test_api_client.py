@@ -10,26 +10,18 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from pipelines.base import EditRequest
 from pipelines.registry import OPERATIONS
 from tests import samples
 
-MASK_ARGS = {"steps": 2, "seed": 7}
-ARGUMENTS = {
-    "instruct_edit": dict(prompt="make it snowy", steps=2, seed=7),
-    "inpaint": dict(prompt="a red ball", steps=2, seed=7),
-    "outpaint": dict(directions=["left", "up"], amount=25, steps=2, seed=7),
-    "restyle": dict(prompt="oil painting", strength=0.5, steps=2, seed=7),
-    "remove_background": {},
-    "upscale": dict(scale=2),
-}
-EXPECTED = {  # (size, mode) for a 64x48 RGB input
-    "instruct_edit": ((64, 48), "RGB"),
-    "inpaint": ((64, 48), "RGB"),
-    "outpaint": ((80, 60), "RGB"),
-    "restyle": ((64, 48), "RGB"),
-    "remove_background": ((64, 48), "RGBA"),
-    "upscale": ((128, 96), "RGB"),
-}
+SIZE = (64, 48)
+
+
+def expected(op_id: str) -> tuple[tuple[int, int], str]:
+    """(size, mode) of the result for a 64x48 RGB input and the operation's own example arguments."""
+    op = OPERATIONS[op_id]
+    request = EditRequest(op_id, samples.noise(*SIZE), **op.examples)
+    return op.output_size(request), op.output_mode or "RGB"
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +64,21 @@ def test_every_operation_has_an_endpoint_named_after_it(client):
 
 @pytest.mark.parametrize("op_id", list(OPERATIONS))
 def test_endpoint_returns_picture_seed_and_run_id(client, photo, mask, op_id):
-    kwargs = dict(ARGUMENTS[op_id])
-    if op_id == "inpaint":
+    kwargs = dict(OPERATIONS[op_id].examples)
+    if OPERATIONS[op_id].masked:
         kwargs["mask"] = handle_file(mask)
     result, seed, run_id = client.predict(image=handle_file(photo), api_name=f"/{op_id}", **kwargs)
     image = picture(result)
-    assert (image.size, image.mode) == EXPECTED[op_id]
+    assert (image.size, image.mode) == expected(op_id)
     assert not image.info.get("exif") and "parameters" not in image.info
     assert len(run_id) == 32
-    assert seed == (7 if OPERATIONS[op_id].uses_seed else None)
+    assert seed == (OPERATIONS[op_id].examples.get("seed") if OPERATIONS[op_id].uses_seed else None)
+
+
+def test_left_out_parameters_take_the_pages_defaults(client, photo):
+    """The API and the page share each input's default: outpaint extends left and right by 25%."""
+    result, _seed, _run = client.predict(handle_file(photo), api_name="/outpaint")
+    assert picture(result).size == (64 + 16 + 16, 48)
 
 
 def test_same_seed_same_pixels_over_the_api(client, photo):

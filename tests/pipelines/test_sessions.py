@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from pipelines.sessions import SessionStore, StudioSession
 from tests import samples
-from ui.session import SessionStore, StudioSession
 
 
 def session_with(results: int, max_history: int = 10) -> StudioSession:
