@@ -215,8 +215,8 @@ class Settings(BaseSettings):
 MODEL_SUFFIXES = ("_model", "_models")
 
 
-class WithoutModelSettings(PydanticBaseSettingsSource):
-    """The .env file's values less the model settings, which OperationModelSettings reads (in the right order)."""
+class _BesideDotEnv(PydanticBaseSettingsSource):
+    """A settings source that reads what pydantic-settings' .env source was configured with."""
 
     def __init__(self, settings_cls: type[BaseSettings], dotenv: PydanticBaseSettingsSource) -> None:
         super().__init__(settings_cls)
@@ -224,20 +224,17 @@ class WithoutModelSettings(PydanticBaseSettingsSource):
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
+
+
+class WithoutModelSettings(_BesideDotEnv):
+    """The .env file's values less the model settings, which OperationModelSettings reads (in the right order)."""
 
     def __call__(self) -> dict[str, Any]:
         return {k: v for k, v in self.dotenv().items() if not _is_model_setting(k)}
 
 
-class OperationModelSettings(PydanticBaseSettingsSource):
+class OperationModelSettings(_BesideDotEnv):
     """Every <SOMETHING>_MODEL or _MODELS variable in the environment and the .env file (environment wins)."""
-
-    def __init__(self, settings_cls: type[BaseSettings], dotenv: PydanticBaseSettingsSource) -> None:
-        super().__init__(settings_cls)
-        self.dotenv = dotenv
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
         found = {}
