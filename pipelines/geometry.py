@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageChops, ImageFilter
 
 from kernel.errors import UserError
 
@@ -78,21 +78,81 @@ def mask_region(mask: Image.Image, *, margin: float = 0.5, min_margin: int = 32)
     return (max(0, left - grow_x), max(0, top - grow_y), min(width, right + grow_x), min(height, bottom + grow_y))
 
 
+FEATHER_STEP = 16  # a fade wider than this many pixels is drawn on a smaller mask: it is soft anyway
+
+
 def feather(mask: Image.Image, radius: int, *, outward: bool = True) -> Image.Image:
     """Soften the mask's edge over `radius` pixels on each side of a shifted edge.
 
     outward=True: the fade lies outside the mask, so every masked pixel is fully replaced.
     outward=False: the fade lies inside it, so every unmasked pixel stays exactly as it was.
+    Linear in the number of pixels whatever the radius (see _window_max); a wide fade is drawn
+    on a mask `radius // FEATHER_STEP` times smaller and scaled back, and the promise above is
+    then restored exactly, so a painted 24 MP photo takes a fraction of a second, not minutes.
     """
     if radius <= 0:
         return mask
-    size = 2 * radius + 1
-    mask = mask.filter(ImageFilter.MaxFilter(size) if outward else ImageFilter.MinFilter(size))
-    return mask.filter(ImageFilter.GaussianBlur(radius / 3))  # three sigmas: the fade ends at `radius`
+    mask = mask.convert("L")
+    step = max(1, radius // FEATHER_STEP)
+    small = mask if step == 1 else _pooled(mask, step, outward=outward)
+    shrunk = math.ceil(radius / step)
+    pixels = np.asarray(small)
+    size = 2 * shrunk + 1
+    shifted = _dilate(pixels, size) if outward else 255 - _dilate(255 - pixels, size)
+    fade = Image.fromarray(shifted, "L").filter(ImageFilter.GaussianBlur(shrunk / 3))  # three sigmas: ends at radius
+    if step == 1:
+        return fade
+    fade = fade.resize(mask.size, Image.Resampling.BILINEAR)
+    return ImageChops.lighter(fade, mask) if outward else ImageChops.darker(fade, mask)
+
+
+def _pooled(mask: Image.Image, step: int, *, outward: bool) -> Image.Image:
+    """`step` times smaller: a pixel is painted if any (outward) or all (inward) of its block was."""
+    average = mask.reduce(step)
+    return average.point(lambda v: 255 if (v > 0 if outward else v == 255) else 0)
 
 
 def grow(mask: Image.Image, radius: int) -> Image.Image:
-    return mask.filter(ImageFilter.MaxFilter(2 * radius + 1)) if radius > 0 else mask
+    """The mask grown by `radius` pixels in every direction (a square), as PIL's MaxFilter would, in linear time."""
+    if radius <= 0:
+        return mask
+    return Image.fromarray(_dilate(np.asarray(mask.convert("L")), 2 * radius + 1), "L")
+
+
+def mask_to_model(mask: Image.Image, canvas: Canvas, *, grow_by: int = 0) -> Image.Image:
+    """A mask on the model's canvas, grown by `grow_by` pixels of the original's scale.
+
+    Scaled down first (a box filter, so a stroke thinner than a model pixel still marks it) and
+    grown at the model's size: the work follows the canvas, not the photo.
+    """
+    small = mask.convert("L")
+    if small.size != canvas.scaled:
+        small = small.resize(canvas.scaled, Image.Resampling.BOX).point(lambda v: 255 if v > 0 else 0)
+    scale = canvas.scaled[0] / canvas.original[0]
+    small = grow(small, math.ceil(grow_by * scale))
+    return to_model(small, Canvas(original=small.size, scaled=small.size, padded=canvas.padded), is_mask=True)
+
+
+def _dilate(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Each pixel becomes the largest value in the size×size square around it (edges: the image only)."""
+    rows = _window_max(pixels, size)
+    return np.ascontiguousarray(_window_max(np.ascontiguousarray(rows.T), size).T)
+
+
+def _window_max(rows: np.ndarray, size: int) -> np.ndarray:
+    """The maximum over a centred window of `size` (odd) along each row, in time linear in the pixels.
+
+    van Herk / Gil-Werman: cut each row into blocks of `size`; a window spans at most two blocks, so
+    its maximum is the larger of a running maximum to the end of one block and a running maximum
+    from the start of the next.
+    """
+    radius = size // 2
+    width = rows.shape[1]
+    padded = np.pad(rows, [(0, 0), (radius, radius + (-(width + 2 * radius)) % size)])  # 0 is the smallest value
+    blocks = padded.reshape(rows.shape[0], -1, size)
+    from_start = np.maximum.accumulate(blocks, axis=2).reshape(padded.shape)
+    to_end = np.maximum.accumulate(blocks[..., ::-1], axis=2)[..., ::-1].reshape(padded.shape)
+    return np.maximum(to_end[:, :width], from_start[:, size - 1 : size - 1 + width])
 
 
 def composite(original: Image.Image, generated: Image.Image, mask: Image.Image, box: tuple[int, int]) -> Image.Image:

@@ -14,7 +14,16 @@ from PIL import Image
 from kernel.errors import UserError
 from pipelines.base import Model, Prepared
 from pipelines.diffusion import DiffusionOperation, size_multiple
-from pipelines.geometry import PAINT_FIRST, composite, feather, fit_canvas, from_model, grow, mask_region, to_model
+from pipelines.geometry import (
+    PAINT_FIRST,
+    composite,
+    feather,
+    fit_canvas,
+    from_model,
+    mask_region,
+    mask_to_model,
+    to_model,
+)
 from pipelines.images import flatten, mask_from_image, mask_is_empty
 from pipelines.inputs import GUIDANCE, IMAGE, MASK, PROMPT, SEED, STEPS
 
@@ -84,7 +93,7 @@ class Inpaint(DiffusionOperation):
         width, height = canvas.padded
         model_input = {
             "image": to_model(crop, canvas),
-            "mask_image": to_model(grow(crop_mask, 3 * edge), canvas, is_mask=True),  # covers the blend
+            "mask_image": mask_to_model(crop_mask, canvas, grow_by=3 * edge),  # covers the blend
             **fill_prompts(request.prompt),
         }
         shared = {**self.sampling(request), "width": width, "height": height, "strength": 1.0}
