@@ -86,7 +86,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     paid_runs = PaidRuns(service, ledger, Moderation(settings, creem), gate=acceptance.require)
     payments = Payments(engine, settings, ledger, creem)
     rights = DataRights(engine, accounts.users, accounts.magic_links, consents, payments, settings.brand_name)
-    sessions = SessionStore(max_history=settings.max_history, idle_s=settings.session_idle_s)
+    sessions = SessionStore(
+        max_history=settings.max_history, idle_s=settings.session_idle_s, anonymous_idle_s=settings.anonymous_idle_s,
+        memory_bytes=settings.picture_memory_mb * 2**20, anonymous_per_address=settings.anonymous_tabs_per_address,
+    )
     metrics = Metrics(operations=OPERATIONS)  # this app's own registry: apps in one process count apart
     metrics.watch_queue(queue.depth)
     service.observers += [

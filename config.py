@@ -7,6 +7,7 @@ configuration. Outside development the class refuses to start with default secre
 from __future__ import annotations
 
 import os
+import string
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -119,6 +120,10 @@ class Settings(BaseSettings):
     max_prompt_chars: int = 1000
     max_history: int = 12
     session_idle_s: int = 3600  # an abandoned tab's images are dropped after this
+    picture_memory_mb: int = Field(default=2048, ge=64)  # all tabs' pictures together; least recently used go first
+    anonymous_idle_s: int = 600  # a tab nobody is signed in to keeps its pictures this long
+    anonymous_tabs_per_address: int = Field(default=4, ge=1)  # anonymous tabs with pictures per client address
+    anonymous_max_pixels: int = 16_000_000  # the largest picture an anonymous visitor may upload (decoded)
 
     # --- queue
     max_batch_size: int = Field(default=4, ge=1)
@@ -156,8 +161,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
-        if self.environment != "development" and self.secret_key.get_secret_value() == DEFAULT_SECRET:
-            raise ValueError("SECRET_KEY must be set to a random value outside development")
+        if self.environment != "development":
+            self._refuse_weak_secrets()
         if self.public_url:
             self.public_url = self.public_url.rstrip("/")
         if self.hold_minutes * 60 <= self.run_timeout_s:
@@ -167,6 +172,21 @@ class Settings(BaseSettings):
         for name in ("price_table", "pack_credits", "subscription_credits"):
             getattr(self, name)  # malformed "id:number" lists fail at start, not at the first payment
         return self
+
+    def _refuse_weak_secrets(self) -> None:
+        """Outside development: every secret random and long enough, and the data keys named, not derived."""
+        secrets = {"SECRET_KEY": self.secret_key, "LOOKUP_KEY": self.lookup_key, "METRICS_TOKEN": self.metrics_token}
+        for name, secret in secrets.items():
+            if secret is None and name == "METRICS_TOKEN":
+                continue
+            value = secret.get_secret_value() if secret is not None else ""
+            if value == DEFAULT_SECRET or entropy_bits(value) < MIN_SECRET_BITS:
+                raise ValueError(f"{name} must be a random value of at least 32 bytes outside development "
+                                 f"(make one with: python -c \"import secrets; print(secrets.token_urlsafe(32))\")")
+        if not self.data_keys:
+            raise ValueError("DATA_KEYS must be set outside development (personal fields are encrypted with them): "
+                             "e.g. DATA_KEYS=k1:$(python -c \"import os,base64;print(base64.b64encode(os.urandom(32))"
+                             ".decode())\")")
 
     @property
     def price_table(self) -> dict[str, int]:
@@ -210,6 +230,25 @@ class Settings(BaseSettings):
     @cached_property
     def tiny_models_path(self) -> Path:
         return self.tiny_model_dir or self.data_dir / "tiny-models"
+
+
+MIN_SECRET_BITS = 256  # 32 random bytes
+
+
+MIN_DISTINCT_CHARACTERS = 10  # "aaaa…" or "abab…" is long but not random
+
+
+def entropy_bits(secret: str) -> float:
+    """An estimate of a secret's randomness: its length times the bits its alphabet carries per character
+    (hex 4, base64 6, any other 6.5); 0 for a secret of few different characters, however long."""
+    chars = set(secret)
+    if len(chars) < MIN_DISTINCT_CHARACTERS:
+        return 0.0
+    if chars <= set(string.hexdigits):
+        return len(secret) * 4.0
+    if chars <= set(string.ascii_letters + string.digits + "+/=-_"):
+        return len(secret) * 6.0
+    return len(secret) * 6.5
 
 
 MODEL_SUFFIXES = ("_model", "_models")

@@ -1,16 +1,49 @@
 """A visitor's pictures for one browser tab: the edit history, undo/redo, the running job.
 
-Kept in server memory only, keyed by Gradio's session hash, and dropped the moment the tab
-closes (demo.unload) or after SESSION_IDLE_S without a visit. Nothing here imports gradio.
+Kept in server memory only and never on disk. A tab's pictures belong to the tab *and* to who
+was signed in when they arrived: the key is (Gradio's session hash, user id), so another user,
+or a signed-out client, presenting the same session hash finds nothing.
+
+Memory is bounded for everyone together: PICTURE_MEMORY_MB across all tabs, the least recently
+used tabs' pictures dropped first (the tab is told why, once). Anonymous tabs keep pictures only
+for ANONYMOUS_IDLE_S and at most ANONYMOUS_TABS_PER_ADDRESS per client address. A tab's pictures
+also go the moment it closes (demo.unload) or after SESSION_IDLE_S without a visit. Nothing here
+imports gradio.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PIL import Image
+
+EVICTED = "To make room for other visitors, this tab's pictures were cleared from the server's memory. " \
+          "Please upload your photo again."
+EXPIRED = "This tab's pictures were cleared after a while without use. Please upload your photo again."
+REMEMBERED_NOTICES = 10_000  # tabs told why their pictures went, at most this many remembered
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Whose tab it is: the signed-in user (None: anonymous) and the client's address."""
+
+    user_id: int | None
+    address: str = "unknown"
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user_id is None
+
+
+def picture_bytes(image: Image.Image) -> int:
+    return image.width * image.height * len(image.getbands())
 
 
 @dataclass(eq=False)
@@ -25,19 +58,27 @@ class HistoryEntry:
 @dataclass(eq=False)
 class StudioSession:
     max_history: int
+    visitor: Visitor = field(default_factory=lambda: Visitor(None))
     entries: list[HistoryEntry] = field(default_factory=list)
     position: int = -1
     last_seen: float = field(default_factory=time.monotonic)
     running: threading.Event | None = None  # set() cancels the run in progress
+    notice: str | None = None  # a sentence for the tab, shown once (why its pictures went)
+    on_grow: Callable[[StudioSession], None] | None = None  # the store keeps memory within its budget
 
     @property
     def current(self) -> HistoryEntry | None:
         return self.entries[self.position] if self.entries else None
 
+    @property
+    def nbytes(self) -> int:
+        return sum(picture_bytes(entry.image) for entry in self.entries)
+
     def start(self, image: Image.Image, label: str = "Original") -> None:
         """A new upload: the history starts over with the original (labelled in the visitor's language)."""
         self.entries = [HistoryEntry(image=image, label=label)]
         self.position = 0
+        self._grew()
 
     def clear(self) -> None:
         self.entries, self.position = [], -1
@@ -47,9 +88,26 @@ class StudioSession:
         entry = HistoryEntry(image=image, label=label, parent=self.current, seed=seed, run_id=run_id)
         self.entries.append(entry)
         while len(self.entries) > self.max_history:
-            del self.entries[1]  # the oldest result goes; the original stays
+            self._remove(1)  # the oldest result goes; the original stays
         self.position = len(self.entries) - 1
+        self._grew()
         return entry
+
+    def forget_oldest_result(self) -> bool:
+        """Drop the oldest result that is neither the original nor the current picture; False when none is."""
+        for index in range(1, len(self.entries)):
+            if index != self.position:
+                self._remove(index)
+                self.position -= 1 if self.position > index else 0
+                return True
+        return False
+
+    def _remove(self, index: int) -> None:
+        """Forget one entry; pictures made from it now count as made from its own parent (no hidden copy stays)."""
+        gone = self.entries.pop(index)
+        for entry in self.entries:
+            if entry.parent is gone:
+                entry.parent = gone.parent
 
     def undo(self) -> bool:
         if self.position > 0:
@@ -83,33 +141,119 @@ class StudioSession:
             return True
         return False
 
+    def take_notice(self) -> str | None:
+        notice, self.notice = self.notice, None
+        return notice
+
+    def _grew(self) -> None:
+        if self.on_grow is not None:
+            self.on_grow(self)
+
+
+Key = tuple[str, int | None]
+
 
 class SessionStore:
-    def __init__(self, *, max_history: int, idle_s: float) -> None:
+    def __init__(self, *, max_history: int, idle_s: float, anonymous_idle_s: float | None = None,
+                 memory_bytes: int | None = None, anonymous_per_address: int | None = None) -> None:
         self.max_history = max_history
         self.idle_s = idle_s
-        self._sessions: dict[str, StudioSession] = {}
-        self._lock = threading.Lock()
+        self.anonymous_idle_s = idle_s if anonymous_idle_s is None else anonymous_idle_s
+        self.memory_bytes = memory_bytes  # None: no budget
+        self.anonymous_per_address = anonymous_per_address
+        self._sessions: OrderedDict[Key, StudioSession] = OrderedDict()  # least recently used first
+        self._notices: OrderedDict[Key, str] = OrderedDict()
+        self._lock = threading.RLock()
 
-    def get(self, session_id: str) -> StudioSession:
+    def get(self, session_id: str, visitor: Visitor | None = None) -> StudioSession:
+        """This tab's session for this visitor (a new, empty one the first time)."""
+        visitor = visitor or Visitor(None)
+        key = (session_id, visitor.user_id)
         now = time.monotonic()
         with self._lock:
             self._drop_idle(now)
-            session = self._sessions.get(session_id)
+            session = self._sessions.get(key)
             if session is None:
-                session = self._sessions[session_id] = StudioSession(max_history=self.max_history)
+                session = StudioSession(max_history=self.max_history, visitor=visitor, on_grow=self._fit)
+                session.notice = self._notices.pop(key, None)
+                self._sessions[key] = session
+            self._sessions.move_to_end(key)
             session.last_seen = now
             return session
 
     def drop(self, session_id: str) -> None:
+        """The tab closed: its pictures go now, whoever it belonged to."""
         with self._lock:
-            session = self._sessions.pop(session_id, None)
-        if session is not None:
+            dropped = [self._sessions.pop(key) for key in list(self._sessions) if key[0] == session_id]
+        for session in dropped:
             session.cancel()
+        if dropped:
+            release_memory()
 
     def __len__(self) -> int:
         return len(self._sessions)
 
+    def nbytes(self) -> int:
+        with self._lock:
+            return sum(session.nbytes for session in self._sessions.values())
+
+    # ------------------------------------------------------------------ inside
+
+    def _fit(self, grown: StudioSession) -> None:
+        """After a tab gained a picture: keep anonymous tabs per address, and all pictures, within bounds."""
+        evicted = False
+        with self._lock:
+            if grown.visitor.anonymous and self.anonymous_per_address is not None:
+                same_address = [key for key, s in self._sessions.items()
+                                if s.visitor.anonymous and s.visitor.address == grown.visitor.address and s.entries]
+                for key in same_address[: max(0, len(same_address) - self.anonymous_per_address)]:
+                    evicted |= self._evict(key, grown)
+            if self.memory_bytes is not None:
+                total = sum(s.nbytes for s in self._sessions.values())
+                for key in list(self._sessions):  # least recently used first
+                    if total <= self.memory_bytes:
+                        break
+                    size = self._sessions[key].nbytes
+                    if self._evict(key, grown):
+                        total, evicted = total - size, True
+                while total > self.memory_bytes and grown.forget_oldest_result():  # one tab alone is too big
+                    total, evicted = sum(s.nbytes for s in self._sessions.values()), True
+        if evicted:
+            release_memory()
+
+    def _evict(self, key: Key, keep: StudioSession) -> bool:
+        session = self._sessions[key]
+        if session is keep or session.running is not None or not session.entries:
+            return False
+        del self._sessions[key]
+        self._remember(key, EVICTED)
+        return True
+
+    def _remember(self, key: Key, notice: str) -> None:
+        self._notices[key] = notice
+        while len(self._notices) > REMEMBERED_NOTICES:
+            self._notices.popitem(last=False)
+
     def _drop_idle(self, now: float) -> None:
-        for key in [k for k, s in self._sessions.items() if now - s.last_seen > self.idle_s and s.running is None]:
-            del self._sessions[key]
+        for key, session in list(self._sessions.items()):
+            limit = self.anonymous_idle_s if session.visitor.anonymous else self.idle_s
+            if now - session.last_seen > limit and session.running is None:
+                del self._sessions[key]
+                if session.entries:
+                    self._remember(key, EXPIRED)
+
+
+_last_release = 0.0
+
+
+def release_memory(every_s: float = 5.0) -> None:
+    """Hand freed picture memory back to the system (glibc keeps it otherwise), at most every few seconds."""
+    global _last_release
+    now = time.monotonic()
+    if now - _last_release < every_s:
+        return
+    _last_release = now
+    name = ctypes.util.find_library("c")
+    if name:
+        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+            ctypes.CDLL(name).malloc_trim(0)

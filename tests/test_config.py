@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import secrets
+
 import pytest
 from pydantic import ValidationError
 
@@ -36,10 +40,31 @@ def test_a_dotenv_file_is_read(tmp_path, monkeypatch):
     assert Settings(_env_file=env).port == 7999
 
 
+PRODUCTION = dict(
+    environment="production", secret_key=secrets.token_urlsafe(32), lookup_key=secrets.token_hex(32),
+    data_keys=f"k1:{base64.b64encode(os.urandom(32)).decode()}",
+)
+
+
 def test_production_refuses_the_default_secret():
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(_env_file=None, environment="production")
-    assert Settings(_env_file=None, environment="production", secret_key="s" * 40).environment == "production"
+    assert Settings(_env_file=None, **PRODUCTION).environment == "production"
+
+
+@pytest.mark.parametrize("weak", ["s" * 40, "x", "correct horse battery staple", secrets.token_urlsafe(16), "ab" * 64])
+@pytest.mark.parametrize("name", ["secret_key", "lookup_key", "metrics_token"])
+def test_production_refuses_secrets_without_32_random_bytes(name, weak):
+    with pytest.raises(ValidationError, match=name.upper()):
+        Settings(_env_file=None, **{**PRODUCTION, name: weak})
+
+
+def test_production_wants_its_own_data_keys():
+    without = {k: v for k, v in PRODUCTION.items() if k != "data_keys"}
+    with pytest.raises(ValidationError, match="DATA_KEYS"):
+        Settings(_env_file=None, **without)
+    with pytest.raises(ValidationError, match="LOOKUP_KEY"):
+        Settings(_env_file=None, **{k: v for k, v in PRODUCTION.items() if k != "lookup_key"})
 
 
 def test_unknown_profiles_are_refused():

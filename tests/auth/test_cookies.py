@@ -77,7 +77,9 @@ def test_every_sign_in_gets_a_new_session(tmp_path):
 
 
 def test_production_without_smtp_says_email_is_not_set_up(tmp_path):
-    settings = Settings(_env_file=None, data_dir=tmp_path, environment="production", secret_key="x" * 40)
+    from tests.test_config import PRODUCTION
+
+    settings = Settings(_env_file=None, data_dir=tmp_path, **PRODUCTION)
     engine = create_engine(settings.sqlalchemy_url)
     migrate(engine)
     app = FastAPI()
