@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from auth.api_keys import ApiKeys
 from auth.magic_links import MagicLinks
 from auth.mailer import Mailer
 from auth.providers import build_oauth, configured_providers
 from auth.rate_limit import RateLimiter
-from auth.sessions import Sessions
+from auth.sessions import ApiKeys, Sessions
 from auth.users import User, Users
 from config import Settings
 from store.crypto import FieldCipher

@@ -20,13 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from auth.magic_links import MagicLinks
+from auth.sessions import forget_sessions_and_keys
 from auth.tokens import normalize_email
 from auth.users import Users
 from billing.creem import CreemUnavailable
 from billing.payments import Payments
 from kernel.errors import UserError
 from policy.consents import Consents
-from store.tables import api_keys, auth_sessions, credit_accounts, magic_links, metadata, usage_events, users
+from store.tables import credit_accounts, magic_links, metadata, usage_events, users
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +136,8 @@ class DataRights:
         self._cancel_subscriptions(user_id)
         self.links.forget(user.email)
         self.users.delete(user_id)
+        forget_sessions_and_keys(self.engine, user_id)
         with self.engine.begin() as conn:
-            conn.execute(auth_sessions.delete().where(auth_sessions.c.user_id == user_id))
-            conn.execute(api_keys.delete().where(api_keys.c.user_id == user_id))
             conn.execute(magic_links.delete().where(magic_links.c.user_id == user_id))
             conn.execute(usage_events.update().where(usage_events.c.user_id == user_id).values(user_id=None))
             conn.execute(
