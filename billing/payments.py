@@ -23,10 +23,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from auth.users import User
 from billing.creem import CreemClient, webhook_signature
-from billing.ledger import Ledger, insert_or_skip
+from billing.ledger import Ledger
 from config import Settings
 from kernel.clock import now
 from kernel.errors import UserError
+from store.db import insert_or_skip
 from store.tables import billing_events, checkout_intents, credit_accounts, payments, subscriptions, users
 
 log = logging.getLogger(__name__)
