@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lambda run: metrics.run_finished(run.operation, run.status, run.duration_ms / 1000), logs.log_run,
     ]
     paid_runs.on_charged = metrics.credits_charged
-    payments.on_webhook = metrics.webhook_event
+    payments.webhooks.on_webhook = metrics.webhook_event
     studio = Studio(
         settings, engine, service, paid_runs, ledger, payments, accounts, sessions, upload_root,
         documents, consents, acceptance, rights,

@@ -13,7 +13,8 @@ from auth import pages
 from auth.accounts import Accounts
 from billing.creem import valid_redirect
 from billing.ledger import Ledger
-from billing.payments import MAX_BODY_BYTES, Payments, WebhookRejected
+from billing.payments import Payments
+from billing.webhooks import MAX_BODY_BYTES, WebhookRejected
 from kernel.language import request_language, translate
 
 log = logging.getLogger(__name__)
