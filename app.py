@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth_router(accounts))
     app.include_router(billing_router(accounts, ledger, payments))
-    app.include_router(rights_router(settings, rights, acceptance, identify))
+    app.include_router(rights_router(accounts, rights, acceptance))
     app.include_router(consent_router(accounts, consents))  # the cookie choice: GET and POST /consent/cookies
 
     @app.get("/healthz")
