@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lambda run: metrics.run_finished(run.operation, run.status, run.duration_ms / 1000), logs.log_run,
     ]
     paid_runs.on_charged = metrics.credits_charged
-    payments.on_webhook = metrics.webhook_event
+    payments.webhooks.on_webhook = metrics.webhook_event
     studio = Studio(
         settings, engine, service, paid_runs, ledger, payments, accounts, sessions, upload_root,
         documents, consents, acceptance, rights,
@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth_router(accounts))
     app.include_router(billing_router(accounts, ledger, payments))
-    app.include_router(rights_router(settings, rights, acceptance, identify))
+    app.include_router(rights_router(accounts, rights, acceptance))
     app.include_router(consent_router(accounts, consents))  # the cookie choice: GET and POST /consent/cookies
 
     @app.get("/healthz")

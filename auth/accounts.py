@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from auth.api_keys import ApiKeys
 from auth.magic_links import MagicLinks
 from auth.mailer import Mailer
 from auth.providers import build_oauth, configured_providers
 from auth.rate_limit import RateLimiter
-from auth.sessions import Sessions
+from auth.sessions import ApiKeys, Sessions
 from auth.users import User, Users
 from config import Settings
 from store.crypto import FieldCipher
@@ -23,8 +22,9 @@ from store.crypto import FieldCipher
 if TYPE_CHECKING:
     from authlib.integrations.starlette_client import OAuth
 
-GUEST = "guest"
-USER_PREFIX = "user:"
+
+class InvalidApiKey(Exception):
+    """An Authorization header that names no live key: the caller is refused, not taken for a guest."""
 
 
 class Accounts:
@@ -46,23 +46,22 @@ class Accounts:
     def start_session(self, user: User, user_agent: str | None) -> str:
         return self.sessions.create(user.id, describe_device(user_agent))
 
-    def signed_in(self, cookies: Mapping[str, str]) -> int | None:
-        """The user id behind a request's session cookie, if it is a live session."""
+    def caller_id(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> int | None:
+        """Who is calling: the user id behind a request's API key or session cookie; None for a guest.
+
+        The one answer for every route and handler. `Authorization: Bearer <key>` wins over the cookie;
+        a header that is there but names no live key raises InvalidApiKey, so that an API caller is told
+        at once instead of being served as a guest.
+        """
+        header = headers.get("authorization")
+        if header:
+            scheme, _, key = header.partition(" ")
+            user_id = self.api_keys.resolve(key.strip()) if scheme.lower() == "bearer" else None
+            if user_id is None:
+                raise InvalidApiKey
+            return user_id
         session = self.sessions.resolve(cookies.get(self.settings.session_cookie_name))
         return session.user_id if session else None
-
-    def user_from_username(self, username: str | None) -> User | None:
-        """The user Gradio's auth dependency named (see auth/dependency.py), if still there."""
-        if not username or not username.startswith(USER_PREFIX):
-            return None
-        try:
-            return self.users.get(int(username[len(USER_PREFIX):]))
-        except ValueError:
-            return None
-
-
-def username_for(user_id: int) -> str:
-    return f"{USER_PREFIX}{user_id}"
 
 
 def describe_device(user_agent: str | None) -> str:

@@ -1,9 +1,8 @@
-"""Gradio's auth dependency: who is asking, from a session cookie or an API key.
+"""Who is calling, for FastAPI routes and for Gradio's auth dependency, from the one resolver (Accounts.caller_id).
 
-It runs before every Gradio route. A valid cookie or `Authorization: Bearer <key>` gives
-"user:<id>"; no credentials give "guest" (guests may look around; handlers that cost money or
-touch personal data check for a real user themselves). A key that does not work is refused
-with a 401 and a sentence, so API callers learn why at once.
+A valid session cookie or `Authorization: Bearer <key>` names a user; no credentials name nobody
+(guests may look around; routes and handlers that cost money or touch personal data require a
+user). A key that does not work is refused with a 401 and a sentence, so API callers learn why at once.
 """
 
 from __future__ import annotations
@@ -13,23 +12,50 @@ from collections.abc import Awaitable, Callable
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from auth.accounts import GUEST, Accounts, username_for
+from auth.accounts import Accounts, InvalidApiKey
 
 BAD_KEY = "This API key is not valid: it was revoked or mistyped. Create a new one in the Account tab."
+SIGN_IN = "Sign in first (a session cookie, or Authorization: Bearer <API key>)."
+GUEST = "guest"
+
+
+class CallerDependencies:
+    """FastAPI dependencies that give the caller's user id; use as `me: int = Depends(caller.user_id)`.
+
+    Built from the Accounts a router is given (not read from app.state), so a router works in any
+    app it is included in.
+    """
+
+    def __init__(self, accounts: Accounts) -> None:
+        self.accounts = accounts
+
+    async def user_id_or_none(self, request: Request) -> int | None:
+        """The caller's user id, None for a guest; a key that does not work answers 401."""
+        try:
+            return await run_in_threadpool(self.accounts.caller_id, request.headers, request.cookies)
+        except InvalidApiKey:
+            raise HTTPException(status_code=401, detail=BAD_KEY, headers={"WWW-Authenticate": "Bearer"}) from None
+
+    async def user_id(self, request: Request) -> int:
+        """The caller's user id; nobody signed in answers 401."""
+        return signed_in_or_401(await self.user_id_or_none(request))
+
+    async def gradio_username(self, request: Request) -> str:
+        """Gradio's auth dependency, which must name the caller with a string.
+
+        The string is for Gradio's own bookkeeping (it shows in /config): nothing of ours reads it back.
+        Handlers resolve the caller from the request themselves (ui/account.py).
+        """
+        user_id = await self.user_id_or_none(request)
+        return GUEST if user_id is None else f"user:{user_id}"
+
+
+def signed_in_or_401(user_id: int | None) -> int:
+    """For a route that checks something else before it needs the caller (POST /account/delete reads its body)."""
+    if user_id is None:
+        raise HTTPException(status_code=401, detail=SIGN_IN)
+    return user_id
 
 
 def make_auth_dependency(accounts: Accounts) -> Callable[[Request], Awaitable[str]]:
-    async def identify(request: Request) -> str:
-        header = request.headers.get("authorization")
-        if header:
-            scheme, _, key = header.partition(" ")
-            user_id = None
-            if scheme.lower() == "bearer":
-                user_id = await run_in_threadpool(accounts.api_keys.resolve, key.strip())
-            if user_id is None:
-                raise HTTPException(status_code=401, detail=BAD_KEY, headers={"WWW-Authenticate": "Bearer"})
-            return username_for(user_id)
-        user_id = await run_in_threadpool(accounts.signed_in, request.cookies)
-        return username_for(user_id) if user_id is not None else GUEST
-
-    return identify
+    return CallerDependencies(accounts).gradio_username

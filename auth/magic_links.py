@@ -172,6 +172,11 @@ class MagicLinks:
                 conn.execute(magic_links.delete().where(magic_links.c.id.in_(ids)))
         return len(ids)
 
+    def forget_user(self, user_id: int) -> None:
+        """For account deletion: the links the account asked for (a change of address) go with it."""
+        with self.engine.begin() as conn:
+            conn.execute(magic_links.delete().where(magic_links.c.user_id == user_id))
+
     def purge_expired(self) -> int:
         """Links a day past their expiry serve no one (not even to say "expired"): delete them."""
         with self.engine.begin() as conn:

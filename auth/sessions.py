@@ -1,7 +1,11 @@
-"""Server-side sign-in sessions: revocable, with idle and absolute lifetimes.
+"""Ways back in without signing in again: server-side sessions (cookies) and API keys (Bearer headers).
 
-The browser's cookie holds a random token; the table holds its SHA-256, the user, a short
-device description, and the times. Signing in always makes a new token.
+Both are random secrets handed out once; their tables hold only SHA-256 hashes, the user, and the
+times, so a leaked table gives no working cookie or key. Both are revocable, both stop working when
+their user's account is deleted, and both record a 'last seen' time (at most once a minute).
+
+Sessions have idle and absolute lifetimes; signing in always makes a new token. API keys are for
+researchers: shown once, stored with a visible prefix so the owner can tell them apart.
 """
 
 from __future__ import annotations
@@ -12,9 +16,25 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from auth.tokens import hash_token, new_token, touch
+from auth.tokens import hash_token, new_token
 from kernel.clock import aware, now
-from store.tables import auth_sessions, users
+from kernel.errors import UserError
+from store.tables import api_keys, auth_sessions, users
+
+KEY_PREFIX = "stu_"
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def touch(engine: Engine, column: sa.Column, row_id: int, last: datetime | None) -> None:
+    """Record a 'last seen' time at most once a minute: the auth check runs on every request."""
+    moment = now()
+    if last is None or moment - aware(last) > TOUCH_EVERY:
+        table = column.table
+        with engine.begin() as conn:
+            conn.execute(table.update().where(table.c.id == row_id).values({column.name: moment}))
+
+
+# ------------------------------------------------------------------ sessions
 
 
 @dataclass(frozen=True)
@@ -98,3 +118,84 @@ class Sessions:
                 .where(auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None))
                 .values(revoked_at=now())
             ).rowcount
+
+
+# ------------------------------------------------------------------ API keys
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiKeys:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, user_id: int, name: str) -> tuple[str, ApiKeyInfo]:
+        """A new key; the full key is returned once and never again."""
+        name = (name or "").strip()[:80] or "API key"
+        key = KEY_PREFIX + new_token(30)
+        prefix = key[:12]
+        moment = now()
+        with self.engine.begin() as conn:
+            key_id = conn.execute(
+                api_keys.insert().values(
+                    user_id=user_id, name=name, prefix=prefix, key_hash=hash_token(key), created_at=moment
+                )
+            ).inserted_primary_key[0]
+        return key, ApiKeyInfo(key_id, name, prefix, moment, None)
+
+    def resolve(self, key: str | None) -> int | None:
+        """The user id behind a live key, or None."""
+        if not key or not key.startswith(KEY_PREFIX) or len(key) > 200:
+            return None
+        query = (
+            sa.select(api_keys.c.id, api_keys.c.user_id, api_keys.c.last_used_at)
+            .join(users, users.c.id == api_keys.c.user_id)
+            .where(api_keys.c.key_hash == hash_token(key), api_keys.c.revoked_at.is_(None),
+                   users.c.deleted_at.is_(None))
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        touch(self.engine, api_keys.c.last_used_at, row.id, row.last_used_at)
+        return row.user_id
+
+    def active(self, user_id: int) -> list[ApiKeyInfo]:
+        query = (
+            sa.select(api_keys)
+            .where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
+            .order_by(api_keys.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                ApiKeyInfo(r.id, r.name, r.prefix, aware(r.created_at), r.last_used_at and aware(r.last_used_at))
+                for r in conn.execute(query)
+            ]
+
+    def revoke(self, key_id: int, user_id: int) -> None:
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                api_keys.update()
+                .where(api_keys.c.id == key_id, api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=now())
+            ).rowcount
+        if not changed:
+            raise UserError("That key does not exist or is already revoked.")
+
+
+def forget_sessions_and_keys(engine: Engine, user_id: int) -> None:
+    """For account deletion: the user's sessions and keys are deleted, not only revoked.
+
+    A function, not a method: account deletion (policy/data_rights.py) has the engine, and needs
+    none of the lifetimes a Sessions is built with.
+    """
+    with engine.begin() as conn:
+        conn.execute(auth_sessions.delete().where(auth_sessions.c.user_id == user_id))
+        conn.execute(api_keys.delete().where(api_keys.c.user_id == user_id))

@@ -6,12 +6,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
-from kernel.clock import aware, now
 from kernel.errors import UserError
 
 MAX_EMAIL_LENGTH = 254
@@ -25,18 +20,6 @@ def new_token(nbytes: int = 32) -> str:
 def hash_token(token: str) -> str:
     """Only this is stored: a leaked table does not give working cookies, links or keys."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-TOUCH_EVERY = timedelta(minutes=1)
-
-
-def touch(engine: Engine, column: sa.Column, row_id: int, last: datetime | None) -> None:
-    """Record a 'last seen' time at most once a minute: the auth check runs on every request."""
-    moment = now()
-    if last is None or moment - aware(last) > TOUCH_EVERY:
-        table = column.table
-        with engine.begin() as conn:
-            conn.execute(table.update().where(table.c.id == row_id).values({column.name: moment}))
 
 
 def normalize_email(raw: str | None) -> str:

@@ -16,7 +16,7 @@ from auth.tokens import normalize_email
 from kernel.clock import now
 from kernel.errors import UserError
 from store.crypto import FieldCipher
-from store.tables import api_keys, auth_sessions, identities, users
+from store.tables import identities, users
 
 EMAIL = "email"  # the provider whose subject is the address (stored as its hash)
 MAX_NAME = 200
@@ -137,22 +137,17 @@ class Users:
             return [self._user(r) for r in conn.execute(self._live().order_by(users.c.id))]
 
     def delete(self, user_id: int) -> None:
-        """Close the account: its address and name are erased, its sessions and keys stop working at once."""
-        moment = now()
+        """Close the account: its address and name are erased, its identities go.
+
+        Its sessions and keys stop working at once, as both are resolved only for users not deleted;
+        account deletion (policy/data_rights.py) then deletes them with auth.sessions.
+        """
         with self.engine.begin() as conn:
             conn.execute(
                 users.update().where(users.c.id == user_id, users.c.deleted_at.is_(None))
-                .values(deleted_at=moment, email_hash=None, email_enc=None, name_enc=None)
+                .values(deleted_at=now(), email_hash=None, email_enc=None, name_enc=None)
             )
             conn.execute(identities.delete().where(identities.c.user_id == user_id))
-            conn.execute(
-                auth_sessions.update().where(auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None))
-                .values(revoked_at=moment)
-            )
-            conn.execute(
-                api_keys.update().where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=moment)
-            )
 
     # ------------------------------------------------------------------ inside
 

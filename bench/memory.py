@@ -44,10 +44,11 @@ def main() -> str:
     user = studio.accounts.users.create("bench@example.com")
     studio.acceptance.accept(user.id)
     studio.ledger.grant(user.id, 1_000_000, kind="grant", source="operator", unique_key="bench-memory")
-    username = f"user:{user.id}"
+    cookies = {settings.session_cookie_name: studio.accounts.start_session(user, "bench")}
 
     def tab(name: str) -> SimpleNamespace:
-        return SimpleNamespace(session_hash=name, username=username)
+        """A stand-in for gr.Request: handlers find the user from its HTTP request's session cookie."""
+        return SimpleNamespace(session_hash=name, request=SimpleNamespace(headers={}, cookies=cookies))
 
     def session_edits(name: str, edits: int) -> None:
         request = tab(name)

@@ -18,16 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from kernel.clock import aware, now
 from kernel.errors import UserError
+from store.db import insert_or_skip
 from store.tables import credit_accounts, credit_entries, credit_holds
 
 log = logging.getLogger(__name__)
 
 RESOLVE_RETRY_PAUSE_S = 2.0  # a restarting database is usually back within this
+SOLD_KINDS = ("purchase", "subscription")  # grants paid through Creem: a pack, or a subscription period
 
 
 class InsufficientCredits(UserError):
@@ -56,12 +57,19 @@ class Entry:
     created_at: datetime
 
 
-def insert_or_skip(conn: Connection, table: sa.Table, values: dict, conflict: list[str]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True when the row was new."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    # RETURNING, not rowcount: psycopg reports no reliable rowcount for a skipped conflict
-    return conn.execute(statement.returning(table.c[conflict[0]])).first() is not None
+def sold_and_spent(engine: Engine, start: datetime, end: datetime) -> list[Row]:
+    """(kind, amount, debt, created_at) of the entries from `start` until `end` that sold or spent credits.
+
+    Sold: grants paid through Creem (SOLD_KINDS); spent: captures of successful runs. One plain
+    SELECT, the same on SQLite and PostgreSQL: billing/stats.py does the arithmetic in Python.
+    """
+    c = credit_entries.c
+    query = sa.select(c.kind, c.amount, c.debt, c.created_at).where(
+        c.created_at >= start, c.created_at < end,
+        sa.or_(sa.and_(c.source == "creem", c.kind.in_(SOLD_KINDS)), c.kind == "capture"),
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query).all())
 
 
 class Ledger:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import html
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from auth import pages
 from auth.accounts import Accounts
+from auth.dependency import CallerDependencies
 from billing.creem import valid_redirect
 from billing.ledger import Ledger
-from billing.payments import MAX_BODY_BYTES, Payments, WebhookRejected
+from billing.payments import Payments
+from billing.webhooks import MAX_BODY_BYTES, WebhookRejected
 from kernel.language import request_language, translate
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ refresh(); setInterval(refresh, 2000);
 def billing_router(accounts: Accounts, ledger: Ledger, payments: Payments) -> APIRouter:
     settings = accounts.settings
     brand = settings.brand_name
+    caller = CallerDependencies(accounts)
     router = APIRouter(include_in_schema=False)
 
     @router.post("/webhooks/creem")
@@ -74,7 +77,7 @@ def billing_router(accounts: Accounts, ledger: Ledger, payments: Payments) -> AP
         return JSONResponse({"received": True, "outcome": outcome})
 
     @router.get("/billing/success")
-    def success(request: Request) -> Response:
+    def success(request: Request, user_id: int | None = Depends(caller.user_id_or_none)) -> Response:
         """For display only: the credits come from the webhook, whatever this page says."""
         params = dict(request.query_params)
         api_key = settings.creem_api_key.get_secret_value() if settings.creem_api_key else ""
@@ -83,14 +86,13 @@ def billing_router(accounts: Accounts, ledger: Ledger, payments: Payments) -> AP
         title = translate(STRINGS, "billing.thanks" if confirmed else "billing.payment", lang)
         lead = translate(STRINGS, "billing.received" if confirmed else "billing.unconfirmed", lang)
         body = f"<p id='message'>{html.escape(lead)}</p>"
-        if accounts.signed_in(request.cookies):
+        if user_id is not None:
             body += f"<p>{html.escape(translate(STRINGS, 'billing.balance', lang)).format(balance=BALANCE)}</p>"
             body += WATCH_BALANCE
         return pages.page(brand, title, body + pages.back_link(brand, lang), lang=lang)
 
     @router.get("/billing/balance")
-    def balance(request: Request) -> Response:
-        user_id = accounts.signed_in(request.cookies)
+    def balance(user_id: int | None = Depends(caller.user_id_or_none)) -> Response:
         if user_id is None:
             return JSONResponse({"error": "sign in first"}, status_code=401)
         account = ledger.balance(user_id)

@@ -1,20 +1,17 @@
 """Credits sold and spent per day, for the Admin tab.
 
-Read-only, over the ledger's entries (see billing/ledger.py for the kinds and signs): computed in
-Python from the rows of a window, so the SQL is one plain SELECT on SQLite and PostgreSQL alike.
+Read-only, over the ledger's entries (billing/ledger.py reads them and defines the kinds and signs):
+computed here in Python from the rows of a window, so the SQL stays one plain SELECT.
 """
 
 from __future__ import annotations
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from store.tables import credit_entries
+from billing.ledger import SOLD_KINDS, sold_and_spent
 from store.usage import Window, day_of, utc
 
-# Grants paid through Creem: a pack ("purchase") or a subscription period ("subscription").
-SOLD_KINDS = ("purchase", "subscription")
 KINDS = ("sold", "spent")
 
 
@@ -25,13 +22,8 @@ def credits_per_day(engine: Engine, window: Window) -> pd.DataFrame:
     smaller `amount` and a negative `debt`); refunds and chargebacks are not subtracted. Spent is
     what successful runs were charged: a capture's `amount` is minus the run's price.
     """
-    c = credit_entries.c
-    query = sa.select(c.kind, c.amount, c.debt, c.created_at).where(
-        c.created_at >= utc(window.start), c.created_at < utc(window.end),
-        sa.or_(sa.and_(c.source == "creem", c.kind.in_(SOLD_KINDS)), c.kind == "capture"),
-    )
-    with engine.connect() as conn:
-        rows = pd.DataFrame(conn.execute(query).all(), columns=["kind", "amount", "debt", "created_at"])
+    found = sold_and_spent(engine, utc(window.start), utc(window.end))
+    rows = pd.DataFrame(found, columns=["kind", "amount", "debt", "created_at"])
     rows = rows.astype({"kind": "str", "amount": "int64", "debt": "int64"})
     sold = rows["kind"].isin(SOLD_KINDS)
     entries = pd.DataFrame({

@@ -20,13 +20,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from auth.magic_links import MagicLinks
+from auth.sessions import forget_sessions_and_keys
 from auth.tokens import normalize_email
 from auth.users import Users
 from billing.creem import CreemUnavailable
 from billing.payments import Payments
 from kernel.errors import UserError
 from policy.consents import Consents
-from store.tables import api_keys, auth_sessions, credit_accounts, magic_links, metadata, usage_events, users
+from store.tables import magic_links, metadata, users  # for the walk over every table that names a user
+from store.usage import UsageLog
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class DataRights:
         self.links = links
         self.consents = consents
         self.payments = payments
+        self.usage = UsageLog(engine)
         self.brand = brand
 
     # --- access
@@ -135,14 +138,10 @@ class DataRights:
         self._cancel_subscriptions(user_id)
         self.links.forget(user.email)
         self.users.delete(user_id)
-        with self.engine.begin() as conn:
-            conn.execute(auth_sessions.delete().where(auth_sessions.c.user_id == user_id))
-            conn.execute(api_keys.delete().where(api_keys.c.user_id == user_id))
-            conn.execute(magic_links.delete().where(magic_links.c.user_id == user_id))
-            conn.execute(usage_events.update().where(usage_events.c.user_id == user_id).values(user_id=None))
-            conn.execute(
-                credit_accounts.update().where(credit_accounts.c.user_id == user_id).values(creem_customer_id=None)
-            )
+        forget_sessions_and_keys(self.engine, user_id)
+        self.links.forget_user(user_id)
+        self.usage.anonymise(user_id)
+        self.payments.forget_customer(user_id)
         self.consents.forget(user_id)
         log.info("account %d deleted", user_id)
         return True

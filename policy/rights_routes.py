@@ -9,39 +9,34 @@ policy at GET /account/policy and accept that version with POST /account/accept-
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from auth.accounts import USER_PREFIX
-from config import Settings
+from auth.accounts import Accounts
+from auth.dependency import CallerDependencies, signed_in_or_401
 from policy.acceptance import PolicyAcceptance
 from policy.data_rights import DataRights, DeletionRefused
 
-SIGN_IN = "Sign in first (a session cookie, or Authorization: Bearer <API key>)."
 ONLY_YOURS = "You can only export or delete your own data."
 
 
-def rights_router(settings: Settings, rights: DataRights, acceptance: PolicyAcceptance,
-                  identify: Callable[[Request], Awaitable[str]]) -> APIRouter:
+def only_yours(me: int, named: str | None) -> None:
+    """A request that names a user must name the caller: 403 otherwise, whatever the id."""
+    if named not in (None, "", str(me)):
+        raise HTTPException(status_code=403, detail=ONLY_YOURS)
+
+
+def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcceptance) -> APIRouter:
+    settings = accounts.settings
+    caller = CallerDependencies(accounts)
     router = APIRouter(prefix="/account", include_in_schema=False)
 
-    async def caller(request: Request, named: str | None) -> int:
-        """The signed-in caller's id; 401 for nobody, 403 when the request names someone else."""
-        who = await identify(request)  # a bad API key is already a 401 here
-        if not who.startswith(USER_PREFIX):
-            raise HTTPException(status_code=401, detail=SIGN_IN)
-        user_id = int(who[len(USER_PREFIX):])
-        if named not in (None, "", str(user_id)):
-            raise HTTPException(status_code=403, detail=ONLY_YOURS)
-        return user_id
-
     @router.get("/export")
-    async def export(request: Request, user_id: str | None = None) -> Response:
-        me = await caller(request, user_id)
+    async def export(user_id: str | None = None, me: int = Depends(caller.user_id)) -> Response:
+        only_yours(me, user_id)
         data = await run_in_threadpool(rights.export, me)
         name = f"{settings.brand_name.lower().replace(' ', '-')}-my-data-{datetime.now(UTC):%Y-%m-%d}.json"
         return Response(
@@ -50,7 +45,7 @@ def rights_router(settings: Settings, rights: DataRights, acceptance: PolicyAcce
         )
 
     @router.post("/delete")
-    async def delete(request: Request) -> Response:
+    async def delete(request: Request, caller_id: int | None = Depends(caller.user_id_or_none)) -> Response:
         try:
             body = await request.json()
         except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than json recurses
@@ -58,8 +53,9 @@ def rights_router(settings: Settings, rights: DataRights, acceptance: PolicyAcce
         if not isinstance(body, dict) or not isinstance(body.get("confirm_email"), str):
             return JSONResponse({"error": 'Send JSON {"confirm_email": "<your address>"} to confirm.'},
                                 status_code=400)
+        me = signed_in_or_401(caller_id)  # after the body, as a guest's malformed request is answered 400
         named = body.get("user_id")
-        me = await caller(request, None if named is None else str(named))
+        only_yours(me, None if named is None else str(named))
         try:
             deleted = await run_in_threadpool(rights.delete, me, body["confirm_email"])
         except DeletionRefused as exc:
@@ -80,8 +76,7 @@ def rights_router(settings: Settings, rights: DataRights, acceptance: PolicyAcce
         })
 
     @router.post("/accept-policy")
-    async def accept_policy(request: Request) -> Response:
-        me = await caller(request, None)
+    async def accept_policy(request: Request, me: int = Depends(caller.user_id)) -> Response:
         try:
             body = await request.json()
         except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than json recurses

@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from auth.accounts import Accounts
+from auth.dependency import CallerDependencies
 from policy.consents import ANALYTICS, Consents
 from policy.cookies import (
     COOKIE_NAME,
@@ -36,6 +37,7 @@ EXAMPLE = 'Send {"analytics": true} to allow analytics cookies or {"analytics": 
 
 def consent_router(accounts: Accounts, consents: Consents) -> APIRouter:
     settings = accounts.settings
+    caller = CallerDependencies(accounts)
     router = APIRouter(prefix="/consent", include_in_schema=False)
 
     def answer(analytics: bool | None) -> JSONResponse:
@@ -45,23 +47,22 @@ def consent_router(accounts: Accounts, consents: Consents) -> APIRouter:
     def refuse(status_code: int, message: str) -> JSONResponse:
         return JSONResponse({"message": message}, status_code=status_code, headers={"Cache-Control": "no-store"})
 
-    def current_choice(request: Request) -> CookieChoice:
-        user_id = accounts.signed_in(request.cookies)
+    def current_choice(request: Request, user_id: int | None) -> CookieChoice:
         found = cookie_choice(settings, consents, request.cookies.get(COOKIE_NAME), user_id)
         if user_id is not None and found.analytics is not None and found.on_account is None:
             consents.record(user_id, ANALYTICS, NOTICE_VERSION, found.analytics)  # chosen as a guest, then signed in
         return found
 
     @router.get("/cookies")
-    async def read(request: Request) -> Response:
-        found = await run_in_threadpool(current_choice, request)
+    async def read(request: Request, user_id: int | None = Depends(caller.user_id_or_none)) -> Response:
+        found = await run_in_threadpool(current_choice, request, user_id)
         response = answer(found.analytics)
         if found.from_account and found.analytics is not None:
             set_choice_cookie(response, settings, found.analytics)  # this browser follows the account from now on
         return response
 
     @router.post("/cookies")
-    async def choose(request: Request) -> Response:
+    async def choose(request: Request, user_id: int | None = Depends(caller.user_id_or_none)) -> Response:
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != "application/json":
             return refuse(415, f"The choice must be sent as JSON (Content-Type: application/json). {EXAMPLE}")
@@ -77,7 +78,6 @@ def consent_router(accounts: Accounts, consents: Consents) -> APIRouter:
         if not isinstance(data, dict) or set(data) != {"analytics"} or not isinstance(data["analytics"], bool):
             return refuse(422, f"The choice was not understood. {EXAMPLE}")
         analytics: bool = data["analytics"]
-        user_id = await run_in_threadpool(accounts.signed_in, request.cookies)
         if user_id is not None:
             await run_in_threadpool(consents.record, user_id, ANALYTICS, NOTICE_VERSION, analytics)
         response = answer(analytics)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
 
 if TYPE_CHECKING:
     from store.crypto import FieldCipher
@@ -65,6 +66,14 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def insert_or_skip(conn: Connection, table: sa.Table, values: dict, conflict: list[str]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when the row was new (how ledger and payments count things once)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    # RETURNING, not rowcount: psycopg reports no reliable rowcount for a skipped conflict
+    return conn.execute(statement.returning(table.c[conflict[0]])).first() is not None
 
 
 def migrate(engine: Engine, cipher: FieldCipher | None = None, revision: str = "head") -> None:

@@ -61,6 +61,11 @@ class UsageLog:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
+    def anonymise(self, user_id: int) -> None:
+        """For account deletion: the user's runs stay in the statistics, no longer linked to anyone."""
+        with self.engine.begin() as conn:
+            conn.execute(usage_events.update().where(usage_events.c.user_id == user_id).values(user_id=None))
+
     def purge(self, older_than: datetime) -> int:
         """Delete the rows written before `older_than`, in one statement; returns how many went."""
         with self.engine.begin() as conn:

@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from auth.accounts import Accounts
+from auth.accounts import Accounts, InvalidApiKey
 from auth.magic_links import TooManyRequests
 from auth.mailer import MailUnavailable
 from auth.providers import LABELS
@@ -136,7 +136,15 @@ class AccountHandlers:
         self.accounts = accounts
 
     def user(self, request: gr.Request) -> User | None:
-        return self.accounts.user_from_username(getattr(request, "username", None))
+        """The signed-in user, from the request's cookie or API key, as every route finds it (Accounts.caller_id)."""
+        starlette = getattr(request, "request", None)  # None where Gradio has no HTTP request to hand
+        if starlette is None:
+            return None
+        try:
+            user_id = self.accounts.caller_id(starlette.headers, starlette.cookies)
+        except InvalidApiKey:  # Gradio's auth dependency refused the request already: a key revoked since then
+            return None
+        return self.accounts.users.get(user_id) if user_id is not None else None
 
     def require_user(self, request: gr.Request) -> User:
         user = self.user(request)

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from auth.api_keys import ApiKeys
 from auth.magic_links import LinkInvalid, MagicLinks, RedeemedLink, TooManyRequests
 from auth.mailer import Mailer
 from auth.rate_limit import RateLimiter
-from auth.sessions import Sessions
+from auth.sessions import ApiKeys, Sessions
 from auth.users import Users
 from config import Settings
 from store.crypto import FieldCipher

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from auth.users import Users
 from billing.ledger import Ledger
-from billing.payments import SUBSCRIPTION_EVENTS, PaymentNotApplied, Payments, WebhookRejected
+from billing.payments import Payments
+from billing.webhooks import SUBSCRIPTION_EVENTS, PaymentNotApplied, WebhookRejected
 from config import Settings
 from store.crypto import FieldCipher
 from store.tables import credit_accounts, credit_entries
