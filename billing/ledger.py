@@ -57,21 +57,6 @@ class Entry:
     created_at: datetime
 
 
-def sold_and_spent(engine: Engine, start: datetime, end: datetime) -> list[Row]:
-    """(kind, amount, debt, created_at) of the entries from `start` until `end` that sold or spent credits.
-
-    Sold: grants paid through Creem (SOLD_KINDS); spent: captures of successful runs. One plain
-    SELECT, the same on SQLite and PostgreSQL: billing/stats.py does the arithmetic in Python.
-    """
-    c = credit_entries.c
-    query = sa.select(c.kind, c.amount, c.debt, c.created_at).where(
-        c.created_at >= start, c.created_at < end,
-        sa.or_(sa.and_(c.source == "creem", c.kind.in_(SOLD_KINDS)), c.kind == "capture"),
-    )
-    with engine.connect() as conn:
-        return list(conn.execute(query).all())
-
-
 class Ledger:
     def __init__(self, engine: Engine, *, signup_credits: int, hold_minutes: float) -> None:
         self.engine = engine
@@ -104,6 +89,20 @@ class Ledger:
                 Entry(r.kind, r.amount, r.held, r.debt, r.source, r.reference, aware(r.created_at))
                 for r in conn.execute(query)
             ]
+
+    def sold_and_spent(self, start: datetime, end: datetime) -> list[Row]:
+        """(kind, amount, debt, created_at) of the entries from `start` until `end` that sold or spent credits.
+
+        Sold: grants paid through Creem (SOLD_KINDS); spent: captures of successful runs. One plain
+        SELECT, the same on SQLite and PostgreSQL: billing/stats.py does the arithmetic in Python.
+        """
+        c = credit_entries.c
+        query = sa.select(c.kind, c.amount, c.debt, c.created_at).where(
+            c.created_at >= start, c.created_at < end,
+            sa.or_(sa.and_(c.source == "creem", c.kind.in_(SOLD_KINDS)), c.kind == "capture"),
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).all())
 
     @staticmethod
     def _balance(conn: Connection, user_id: int, *, lock: bool = False) -> Balance:

@@ -7,22 +7,21 @@ computed here in Python from the rows of a window, so the SQL stays one plain SE
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy.engine import Engine
 
-from billing.ledger import SOLD_KINDS, sold_and_spent
+from billing.ledger import SOLD_KINDS, Ledger
 from store.usage import Window, day_of, utc
 
 KINDS = ("sold", "spent")
 
 
-def credits_per_day(engine: Engine, window: Window) -> pd.DataFrame:
+def credits_per_day(ledger: Ledger, window: Window) -> pd.DataFrame:
     """(day, kind, credits) with kind "sold" or "spent", every day of the window, zeros included.
 
     Sold counts what a payment granted, including the part that settled a debt (that entry has a
     smaller `amount` and a negative `debt`); refunds and chargebacks are not subtracted. Spent is
     what successful runs were charged: a capture's `amount` is minus the run's price.
     """
-    found = sold_and_spent(engine, utc(window.start), utc(window.end))
+    found = ledger.sold_and_spent(utc(window.start), utc(window.end))
     rows = pd.DataFrame(found, columns=["kind", "amount", "debt", "created_at"])
     rows = rows.astype({"kind": "str", "amount": "int64", "debt": "int64"})
     sold = rows["kind"].isin(SOLD_KINDS)

@@ -41,6 +41,7 @@ class InputContext:
     settings: Settings
     read_upload: Callable[[Any], bytes]  # a Gradio FileData dict or a data: URL -> bytes (deleting the file)
     picture: Image.Image | None = None
+    max_pixels: int | None = None  # a tighter pixel limit than MAX_INPUT_PIXELS (anonymous visitors)
 
 
 KNOWN: dict[str, Input] = {}  # every input made, by name (a request reads defaults here)
@@ -125,7 +126,8 @@ class Picture(Input):
     def parse(self, raw: Any, ctx: InputContext) -> Image.Image:
         data = ctx.read_upload(raw)
         settings = ctx.settings
-        return decode_image(data, max_pixels=settings.max_input_pixels, min_side=settings.min_input_side)
+        limit = min(settings.max_input_pixels, ctx.max_pixels or settings.max_input_pixels)
+        return decode_image(data, max_pixels=limit, min_side=settings.min_input_side)
 
     def uploads(self, raw: Any) -> list[str]:
         return _file_paths(raw)

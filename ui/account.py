@@ -135,15 +135,18 @@ class AccountHandlers:
     def __init__(self, accounts: Accounts) -> None:
         self.accounts = accounts
 
-    def user(self, request: gr.Request) -> User | None:
-        """The signed-in user, from the request's cookie or API key, as every route finds it (Accounts.caller_id)."""
+    def user_id(self, request: gr.Request) -> int | None:
+        """Who is signed in, from the request's cookie or API key, as every route finds it (Accounts.caller_id)."""
         starlette = getattr(request, "request", None)  # None where Gradio has no HTTP request to hand
         if starlette is None:
             return None
         try:
-            user_id = self.accounts.caller_id(starlette.headers, starlette.cookies)
+            return self.accounts.caller_id(starlette.headers, starlette.cookies)
         except InvalidApiKey:  # Gradio's auth dependency refused the request already: a key revoked since then
             return None
+
+    def user(self, request: gr.Request) -> User | None:
+        user_id = self.user_id(request)
         return self.accounts.users.get(user_id) if user_id is not None else None
 
     def require_user(self, request: gr.Request) -> User:

@@ -15,7 +15,7 @@ import pandas as pd
 from auth.tokens import normalize_email
 from billing.stats import credit_totals, credits_per_day
 from kernel.errors import UserError
-from store.usage import UsageLog, Window
+from store.usage import Window
 from ui.account import AccountHandlers
 from ui.i18n import language, t, text, text_count
 
@@ -91,8 +91,8 @@ STRINGS = {
 class AdminHandlers:
     def __init__(self, studio: Studio, account: AccountHandlers) -> None:
         self.settings = studio.settings
-        self.engine = studio.engine
-        self.usage = studio.service.usage or UsageLog(studio.engine)
+        self.ledger = studio.ledger
+        self.usage = studio.service.usage
         self.account = account
 
     def is_admin(self, request: gr.Request) -> bool:
@@ -122,7 +122,7 @@ class AdminHandlers:
             raise gr.Error(text("admin.bad_period", lang), print_exception=False)
         window = Window.last_days(days)
         usage = self.usage.stats(window)
-        credits = credits_per_day(self.engine, window)
+        credits = credits_per_day(self.ledger, window)
         totals = usage.totals()
         rate = totals.failure_rate
         summary = "  \n".join([

@@ -18,7 +18,7 @@ from pipelines.base import EditRequest, Operation
 from pipelines.inputs import IMAGE, MASK, MODEL, PROMPT, InputContext
 from pipelines.registry import get_operation
 from pipelines.service import ProgressFn
-from pipelines.sessions import StudioSession
+from pipelines.sessions import StudioSession, Visitor
 from ui import views
 from ui.account import AccountHandlers
 from ui.i18n import language, localize, t, text, text_count
@@ -104,7 +104,15 @@ class StudioHandlers:
         self.controls: dict[str, Any] = {}  # one per input name (pipelines.registry.inputs)
 
     def _session(self, request: gr.Request) -> StudioSession:
-        return self.sessions.get(request.session_hash or "anonymous")
+        """This tab's pictures, for whoever is signed in now: another user presenting the tab's id gets none."""
+        starlette = getattr(request, "request", None)
+        address = starlette.client.host if starlette is not None and starlette.client else "unknown"
+        visitor = Visitor(self.account.user_id(request), address)
+        session = self.sessions.get(request.session_hash or "anonymous", visitor)
+        notice = session.take_notice()
+        if notice:
+            gr.Warning(localize(notice, language(request)))
+        return session
 
     def _view(self, session: StudioSession, operation: str, lang: str, **info: Any) -> tuple:
         """slider, history, download link, result line, and the painter when some operation paints."""
@@ -145,8 +153,9 @@ class StudioHandlers:
     def upload(self, payload: Any, operation: str, request: gr.Request) -> tuple:
         session = self._session(request)
         lang = language(request)
+        limit = self.settings.anonymous_max_pixels if session.visitor.anonymous else None
         try:
-            image = IMAGE.parse(payload, InputContext(self.settings, self._read_upload))
+            image = IMAGE.parse(payload, InputContext(self.settings, self._read_upload, max_pixels=limit))
         except UserError as exc:
             raise user_error(exc, lang) from None
         session.start(image, label=text("handlers.original", lang))

@@ -10,6 +10,7 @@ imports gradio.
 from __future__ import annotations
 
 from billing.moderation import REFUSED
+from pipelines.sessions import EVICTED, EXPIRED
 from policy.acceptance import CHANGED, NOT_ACCEPTED
 from policy.data_rights import NO_PAYMENTS, STILL_ACTIVE, WRONG_CONFIRMATION
 
@@ -32,6 +33,8 @@ STRINGS = {
         "messages.too_many_bytes": "The image is larger than {limit} MB.",
         # pipelines: the request
         "messages.paint_first": "Paint over the part of the picture you want to change first.",
+        "messages.evicted": EVICTED,
+        "messages.expired": EXPIRED,
         # pipelines: the run
         "messages.loading": "Loading the model (first run only)",
         "messages.editing": "Editing",
@@ -76,6 +79,9 @@ STRINGS = {
         "messages.damaged": "{kind}-filen är skadad eller ofullständig. Ladda upp den igen.",
         "messages.too_many_bytes": "Bilden är större än {limit} MB.",
         "messages.paint_first": "Måla först över den del av bilden som du vill ändra.",
+        "messages.evicted": "För att ge plats åt andra besökare rensades den här flikens bilder ur serverns minne. "
+                            "Ladda upp ditt foto igen.",
+        "messages.expired": "Den här flikens bilder rensades efter en tid utan användning. Ladda upp ditt foto igen.",
         "messages.loading": "Laddar modellen (bara första gången)",
         "messages.editing": "Redigerar",
         "messages.done": "Klart",

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from billing.ledger import Ledger
 from billing.stats import credit_totals, credits_per_day
 from store.tables import credit_entries, usage_events, users
 from store.usage import UsageLog, Window
@@ -141,7 +142,7 @@ def test_credits_sold_and_spent_per_day(engine):
         ("purchase", "creem", 500, 0, 0, WEEK.start - timedelta(microseconds=1)),  # before the window
         ("capture", "run", -8, -8, 0, NOW + timedelta(seconds=1)),  # after it
     )
-    per_day = credits_per_day(engine, WEEK)
+    per_day = credits_per_day(Ledger(engine, signup_credits=0, hold_minutes=30), WEEK)
     assert list(per_day.columns) == ["day", "kind", "credits"]
     assert len(per_day) == 7 * 2
     nonzero = {(row.day.date().isoformat(), row.kind): row.credits for row in per_day.itertuples() if row.credits}
@@ -150,7 +151,7 @@ def test_credits_sold_and_spent_per_day(engine):
 
 
 def test_no_credit_entries_gives_zero_days(engine):
-    per_day = credits_per_day(engine, WEEK)
+    per_day = credits_per_day(Ledger(engine, signup_credits=0, hold_minutes=30), WEEK)
     assert len(per_day) == 14 and per_day["credits"].sum() == 0
     assert credit_totals(per_day) == {"sold": 0, "spent": 0}
 
