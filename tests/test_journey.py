@@ -64,8 +64,11 @@ def gradio_closing_its_stream(text: str) -> bool:
     lost: the page is leaving. Matched narrowly: that exact error, raised from the client's close().
     """
     lines = text.splitlines()
-    return (len(lines) > 2 and lines[0] == "AbortError: signal is aborted without reason"
-            and ".close (" in lines[2] and "/assets/index-" in lines[2])
+    aborted = (len(lines) > 2 and lines[0] == "AbortError: signal is aborted without reason"
+               and ".close (" in lines[2] and "/assets/index-" in lines[2])
+    # the same, seen from the stream's side when the navigation wins the race (a busy machine)
+    cut = lines[:1] == ["Unexpected error Connection errored out."]
+    return aborted or cut
 
 
 class Journey:

@@ -54,9 +54,23 @@ def test_a_lone_job_runs_at_once_in_the_callers_thread():
     assert seen[-1] == (2, 2)
 
 
+class WaitsForCompany(SlowModel):
+    """The first pass waits until every job has arrived, so a busy machine cannot start threads too late."""
+
+    def __init__(self, queue: DeviceQueue, expected: int) -> None:
+        super().__init__(steps=4)
+        self.queue, self.expected = queue, expected
+
+    def __call__(self, items: list, on_step) -> list:
+        deadline = time.monotonic() + 10
+        while not self.calls and self.queue.depth() < self.expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return super().__call__(items, on_step)
+
+
 def test_jobs_arriving_while_busy_share_one_pass():
-    model = SlowModel(steps=4)
     queue = DeviceQueue(4)
+    model = WaitsForCompany(queue, expected=5)
     jobs = [Job("same", i, model) for i in range(5)]
     results = submit_many(queue, jobs)
     assert results == [f"out-{i}" for i in range(5)]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pipelines.sessions import SessionStore, StudioSession
+import time
+
+from PIL import Image
+
+from pipelines.sessions import SessionStore, StudioSession, Visitor
 from tests import samples
 
 
@@ -57,3 +61,54 @@ def test_idle_tabs_are_forgotten():
     store.get("old")
     store.get("new")  # any visit sweeps idle sessions
     assert len(store) == 1
+
+
+def picture(megabytes: float) -> Image.Image:
+    """An RGB picture of about this many megabytes in memory."""
+    side = int((megabytes * 2**20 / 3) ** 0.5)
+    return Image.new("RGB", (side, side))
+
+
+def test_a_tab_belongs_to_whoever_was_signed_in():
+    """Finding 8: presenting another user's session hash (or being signed out) finds nothing."""
+    store = SessionStore(max_history=5, idle_s=3600)
+    store.get("tab", Visitor(1)).start(picture(0.1))
+    assert store.get("tab", Visitor(1)).current is not None
+    assert store.get("tab", Visitor(2)).current is None
+    assert store.get("tab", Visitor(None)).current is None
+    store.drop("tab")  # the tab closed: every visitor's pictures under it go
+    assert store.get("tab", Visitor(1)).current is None
+
+
+def test_all_tabs_share_one_memory_budget_least_recently_used_first():
+    store = SessionStore(max_history=5, idle_s=3600, memory_bytes=10 * 2**20)
+    for name in ("a", "b", "c"):
+        store.get(name, Visitor(1)).start(picture(4))
+    assert store.nbytes() <= 10 * 2**20
+    evicted = store.get("a", Visitor(1))
+    assert evicted.current is None and "make room" in evicted.take_notice()
+    assert evicted.take_notice() is None  # told once
+    assert store.get("c", Visitor(1)).current is not None
+
+
+def test_one_tab_alone_over_the_budget_keeps_its_original_and_current_picture():
+    store = SessionStore(max_history=12, idle_s=3600, memory_bytes=8 * 2**20)  # room for two 3 MB pictures
+    session = store.get("big", Visitor(1))
+    session.start(picture(3), "Original")
+    for step in range(5):
+        session.add(picture(3), f"edit {step}", seed=None, run_id=str(step))
+    assert [e.label for e in session.entries] == ["Original", "edit 4"]
+    assert session.current.label == "edit 4" and session.current.parent is session.entries[0]
+
+
+def test_anonymous_tabs_are_capped_per_address_and_kept_briefly(monkeypatch):
+    store = SessionStore(max_history=5, idle_s=3600, anonymous_idle_s=60, anonymous_per_address=2)
+    for name in ("t1", "t2", "t3"):
+        store.get(name, Visitor(None, "10.0.0.1")).start(picture(0.1))
+    store.get("other", Visitor(None, "10.0.0.2")).start(picture(0.1))
+    assert store.get("t1", Visitor(None, "10.0.0.1")).current is None  # the oldest of that address went
+    assert all(store.get(n, Visitor(None, a)).current is not None
+               for n, a in (("t2", "10.0.0.1"), ("t3", "10.0.0.1"), ("other", "10.0.0.2")))
+    later = time.monotonic() + 61
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert store.get("t2", Visitor(None, "10.0.0.1")).current is None  # anonymous: gone after a minute
