@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         old_links = Periodic("expired-links", accounts.magic_links.purge_expired, 3600.0)
         old_links.start()
         yield
+        service.cancel_all()  # a run still going when the server stops gives its hold back now
+        service.wait_until_idle(SHUTDOWN_GRACE_S)
         old_links.stop()
         retention.stop()
         sweeper.stop()
@@ -177,16 +180,35 @@ def configure_logging(settings: Settings | None = None) -> None:
     logs.configure(settings.log_format if settings else "text")
 
 
+SHUTDOWN_GRACE_S = 5  # open event streams get this long after SIGTERM; runs are cancelled at once
+
+
+class StudioServer(uvicorn.Server):
+    """uvicorn, and on SIGTERM (or Ctrl-C) every run in progress is cancelled at once: the holds are
+    released and the process ends within seconds, instead of waiting for long runs and open streams."""
+
+    def __init__(self, config: uvicorn.Config, studio: Studio) -> None:
+        super().__init__(config)
+        self.studio = studio
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        cancelled = self.studio.service.cancel_all()
+        log.info("shutting down: %d run(s) cancelled", cancelled)
+        super().handle_exit(sig, frame)
+
+
 def main() -> None:
     settings = Settings()
     configure_logging(settings)
     app = create_app(settings)
     log.info("Studio on http://%s:%d (models: %s)", settings.host, settings.port, settings.model_profile)
-    uvicorn.run(
+    config = uvicorn.Config(
         app, host=settings.host, port=settings.port, access_log=settings.access_log,
         log_config=None,  # uvicorn's records go through the root handler, in LOG_FORMAT
         proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
+    StudioServer(config, app.state.studio).run()
 
 
 if __name__ == "__main__":

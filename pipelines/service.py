@@ -7,6 +7,7 @@ error messages.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import secrets
 import threading
@@ -71,6 +72,8 @@ class EditService:
         self.queue = queue
         self.usage = usage
         self.observers: list[Callable[[RunRecord], None]] = []  # told of every finished run (metrics, logs)
+        self._running: set[threading.Event] = set()  # the cancel switches of the runs in progress
+        self._running_lock = threading.Lock()
 
     def run(self, request: EditRequest, *, on_progress: ProgressFn | None = None,
             cancel: threading.Event | None = None, user_id: int | None = None) -> EditResult:
@@ -91,20 +94,76 @@ class EditService:
 
     def execute(self, plan: Plan, *, run_id: str, on_progress: ProgressFn | None = None,
                 cancel: threading.Event | None = None) -> EditResult:
-        """The model work: load, prepare, queue on the device, finish. Raises RunCancelled or RunFailed."""
+        """The model work: load, prepare, queue on the device, finish. Raises RunCancelled or RunFailed.
+
+        Every stage counts against RUN_TIMEOUT_S: the work runs in a thread of its own (with this
+        thread's context, so Gradio's progress and ZeroGPU see the request), and when the time is
+        up the caller gets its sentence at once while the work is told to stop at its next step.
+        """
+        cancel = cancel or threading.Event()
+        finished = threading.Event()
+        outcome: list[Any] = []
+        context = contextvars.copy_context()
+
+        def work() -> None:
+            try:
+                outcome.append(context.run(self._work, plan, run_id, on_progress, cancel))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                outcome.append(exc)
+            finally:
+                finished.set()
+
+        with self._cancellable(cancel):
+            threading.Thread(target=work, name=f"run-{run_id[:8]}", daemon=True).start()
+            if not finished.wait(self.settings.run_timeout_s):
+                cancel.set()  # the work stops at its next step; its result, if any, is dropped
+                raise RunFailed(
+                    f"The run took longer than {self.settings.run_timeout_s} s and was stopped. Nothing was changed."
+                )
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def cancel_all(self) -> int:
+        """Stop every run in progress (the server is shutting down); returns how many were told."""
+        with self._running_lock:
+            running = list(self._running)
+        for cancel in running:
+            cancel.set()
+        return len(running)
+
+    def wait_until_idle(self, timeout_s: float) -> bool:
+        """Wait (up to `timeout_s`) until no run is in progress; True when none is."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._running_lock:
+                if not self._running:
+                    return True
+            time.sleep(0.05)
+        return False
+
+    @contextmanager
+    def _cancellable(self, cancel: threading.Event) -> Iterator[None]:
+        with self._running_lock:
+            self._running.add(cancel)
+        try:
+            yield
+        finally:
+            with self._running_lock:
+                self._running.discard(cancel)
+
+    def _work(self, plan: Plan, run_id: str, on_progress: ProgressFn | None, cancel: threading.Event) -> EditResult:
         started = time.perf_counter()
         op, request, spec = plan.op, plan.request, plan.spec
         report = on_progress or (lambda done, total, what: None)
-        cancel = cancel or threading.Event()
-        timed_out = threading.Event()
-        timer = threading.Timer(self.settings.run_timeout_s, lambda: (timed_out.set(), cancel.set()))
-        timer.daemon = True
         try:
             if not self.models.is_loaded(spec):
                 report(0, 1, "Loading the model (first run only)")
             with self.models.use(spec) as model:
+                _stop_if(cancel)
                 seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
                 prepared = op.prepare(request, model, seed, self.limits(spec.weights))
+                _stop_if(cancel)
                 batch_key = op.batch_key(prepared) if op.batchable else run_id
                 job = Job(
                     key=(op.id, spec.key, batch_key),
@@ -113,9 +172,9 @@ class EditService:
                     cancel=cancel,
                     on_progress=lambda done, total: report(done, total, "Editing"),
                 )
-                timer.start()
                 output = self._submit(job, model, run_id)
                 image = op.finish(prepared, output)
+            _stop_if(cancel)
             report(1, 1, "Done")
             return EditResult(
                 image=image,
@@ -125,18 +184,10 @@ class EditService:
                 model_id=plan.model_id,
                 weights=spec.weights,
             )
-        except RunCancelled:
-            if timed_out.is_set():
-                raise RunFailed(
-                    f"The run took longer than {self.settings.run_timeout_s} s and was stopped. Nothing was changed."
-                ) from None
-            raise
-        except (RunFailed, UserError):
+        except (RunCancelled, RunFailed, UserError):
             raise
         except Exception as exc:
             raise _as_run_failed(exc, run_id, op.id) from exc
-        finally:
-            timer.cancel()
 
     @contextmanager
     def recorded(self, request: EditRequest, user_id: int | None, run_id: str) -> Iterator[Attempt]:
@@ -230,6 +281,12 @@ class EditService:
             self.usage.record(record)
         except Exception as exc:  # noqa: BLE001 - a usage row must never cost the user a result
             log.error("could not record usage for run %s: %s", attempt.run_id, exc)
+
+
+def _stop_if(cancel: threading.Event) -> None:
+    """Between stages: a cancelled (or timed-out) run goes no further."""
+    if cancel.is_set():
+        raise RunCancelled()
 
 
 def _ms_since(started: float) -> int:

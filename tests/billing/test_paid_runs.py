@@ -85,6 +85,25 @@ def test_a_run_that_times_out_costs_nothing(studio, user, monkeypatch):
     assert studio.service.usage.recent(1)[0]["status"] == "failed"
 
 
+@pytest.mark.parametrize("stage", ["prepare", "finish"])
+def test_every_stage_counts_against_the_time_limit(studio, user, monkeypatch, stage):
+    """Not only the model's steps: a stage that does not listen for Cancel still ends the run on time."""
+    paid = paid_with(studio, run_timeout_s=1)
+    op = OPERATIONS["instruct_edit"]
+    original = getattr(op, stage)
+
+    def stuck(*args, **kwargs):
+        time.sleep(4)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(op, stage, stuck)
+    asked = time.monotonic()
+    with pytest.raises(RunFailed, match="took longer than 1 s"):
+        paid.run(edit(), user.id)
+    assert time.monotonic() - asked < 3
+    assert available(studio, user) == 20 and studio.ledger.balance(user.id).reserved == 0
+
+
 def test_a_denied_prompt_costs_nothing_and_never_runs(studio, user, creem):
     with pytest.raises(PromptRefused, match="acceptable-use policy"):
         studio.paid_runs.run(edit("a forbidden thing"), user.id)
