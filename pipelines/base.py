@@ -9,8 +9,9 @@ in pipelines/registry.py:
     models        the models it can run, the first the default, each with its tiny stand-in
     model_kind    which loader loads them (pipelines/loaders.py); pipeline_class for diffusers
     price         credits per run unless PRICES says otherwise
-    capabilities  masked, batchable, uses_seed, prompt_required, output_mode, output_size()
+    capabilities  masked, batchable, uses_seed, prompt_required, output_mode, output_size(), placement()
     examples      arguments for a call that works (the contract tests and the API docs use them)
+    example       a picture and inputs that show it at its best (the page's "Try an example")
 
 The four steps:
     validate(request)            cheap checks, before any model is touched
@@ -30,6 +31,7 @@ from PIL import Image
 
 from kernel.errors import UserError
 from kernel.language import DEFAULT, translate
+from pipelines.examples import Example
 from pipelines.inputs import KNOWN, PROMPT, Input, InputContext, Texts
 
 if TYPE_CHECKING:
@@ -103,6 +105,7 @@ class Operation(ABC):
     prompt_required: ClassVar[bool] = False
     output_mode: ClassVar[str | None] = None  # None: the input's mode (RGB, or RGBA when it had transparency)
     examples: ClassVar[dict[str, Any]] = {}
+    example: ClassVar[Example | None] = None  # the page's "Try an example" for it (pipelines/examples.py)
 
     # --- texts
 
@@ -180,6 +183,11 @@ class Operation(ABC):
     def output_size(self, request: EditRequest) -> tuple[int, int]:
         """The size of the picture a run will return (prices may scale with it)."""
         return request.image.size
+
+    def placement(self, request: EditRequest) -> tuple[float, float, float, float]:
+        """Where the input picture sits in the result, as fractions (x, y, width, height): Compare lines them up.
+        The whole frame unless the operation moves the picture (an extension puts it inside a larger one)."""
+        return (0.0, 0.0, 1.0, 1.0)
 
     def validate(self, request: EditRequest, settings: Settings) -> None:
         for item in self.inputs:

@@ -141,10 +141,11 @@ PAINTED_MAX_PIXELS = 2048 * 2048  # the brush canvas is at most 1024 px a side; 
 
 @dataclass(eq=False, repr=False)
 class Mask(Input):
-    """Where to change the picture: painted on the page (the canvas's alpha), or a mask file from the API."""
+    """Where to change the picture: painted on the page's canvas (its alpha), or a mask file from the API."""
 
     kind: ClassVar[str] = "mask"
     name: str = "mask"
+    on_page: bool = False  # painted on the canvas itself (ui/canvas.py)
     texts: Texts = field(default_factory=lambda: {
         "en": {"label": "Mask", "unreadable": "The painted mask could not be read. Please paint it again.",
                "too_large": "The painted mask is too large."},
@@ -153,7 +154,7 @@ class Mask(Input):
     })
 
     def parse(self, raw: Any, ctx: InputContext) -> Image.Image | None:
-        if isinstance(raw, dict) and "mask" in raw:  # the page's brush: {"image": ..., "mask": data URL or None}
+        if isinstance(raw, dict) and "mask" in raw:  # the page's canvas: {"image": ..., "mask": data URL or None}
             return self._painted(raw.get("mask"), ctx)
         if not raw:
             return None
@@ -181,9 +182,6 @@ class Mask(Input):
 
     def uploads(self, raw: Any) -> list[str]:
         return _file_paths(raw)
-
-    def control(self, ui: Any, label: Any, *, visible: bool) -> Any:
-        return ui.mask_painter(visible=visible, elem_id="painter")
 
     def api_field(self, ui: Any) -> Any:
         return ui.gr.Image(label=self.name, type="filepath")

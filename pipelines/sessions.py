@@ -4,6 +4,12 @@ Kept in server memory only and never on disk. A tab's pictures belong to the tab
 was signed in when they arrived: the key is (Gradio's session hash, user id), so another user,
 or a signed-out client, presenting the same session hash finds nothing.
 
+A tab that reloads (sign-in through Google, a language switch, F5) comes back to its pictures:
+the page keeps a random carry token in its sessionStorage, the closing tab's pictures are parked
+under it for CARRY_S, and the reloaded page claims them with the same token (for the same user,
+or for the user an anonymous tab just signed in as). A tab that stays open while the visitor signs
+in elsewhere (the e-mailed link, in another tab) keeps its pictures on its next event.
+
 Memory is bounded for everyone together: PICTURE_MEMORY_MB across all tabs, the least recently
 used tabs' pictures dropped first (the tab is told why, once). Anonymous tabs keep pictures only
 for ANONYMOUS_IDLE_S and at most ANONYMOUS_TABS_PER_ADDRESS per client address. A tab's pictures
@@ -28,6 +34,7 @@ EVICTED = "To make room for other visitors, this tab's pictures were cleared fro
           "Please upload your photo again."
 EXPIRED = "This tab's pictures were cleared after a while without use. Please upload your photo again."
 REMEMBERED_NOTICES = 10_000  # tabs told why their pictures went, at most this many remembered
+CARRY_S = 120.0  # a reloading tab's pictures wait this long for it
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class HistoryEntry:
     parent: HistoryEntry | None = None
     seed: int | None = None
     run_id: str | None = None
+    placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # where its parent sits in it (fractions)
 
 
 @dataclass(eq=False)
@@ -64,6 +72,7 @@ class StudioSession:
     last_seen: float = field(default_factory=time.monotonic)
     running: threading.Event | None = None  # set() cancels the run in progress
     notice: str | None = None  # a sentence for the tab, shown once (why its pictures went)
+    inputs: dict = field(default_factory=dict)  # the page's last inputs by name, so a reload brings them back
     on_grow: Callable[[StudioSession], None] | None = None  # the store keeps memory within its budget
 
     @property
@@ -83,9 +92,11 @@ class StudioSession:
     def clear(self) -> None:
         self.entries, self.position = [], -1
 
-    def add(self, image: Image.Image, label: str, *, seed: int | None, run_id: str) -> HistoryEntry:
+    def add(self, image: Image.Image, label: str, *, seed: int | None, run_id: str,
+            placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)) -> HistoryEntry:
         """A result, made from the current entry, becomes the newest entry and the current one."""
-        entry = HistoryEntry(image=image, label=label, parent=self.current, seed=seed, run_id=run_id)
+        entry = HistoryEntry(image=image, label=label, parent=self.current, seed=seed, run_id=run_id,
+                             placement=placement)
         self.entries.append(entry)
         while len(self.entries) > self.max_history:
             self._remove(1)  # the oldest result goes; the original stays
@@ -163,6 +174,8 @@ class SessionStore:
         self.anonymous_per_address = anonymous_per_address
         self._sessions: OrderedDict[Key, StudioSession] = OrderedDict()  # least recently used first
         self._notices: OrderedDict[Key, str] = OrderedDict()
+        self._tokens: dict[str, str] = {}  # session id -> the tab's carry token
+        self._parked: dict[str, tuple[float, StudioSession]] = {}  # carry token -> (until, the pictures)
         self._lock = threading.RLock()
 
     def get(self, session_id: str, visitor: Visitor | None = None) -> StudioSession:
@@ -172,7 +185,7 @@ class SessionStore:
         now = time.monotonic()
         with self._lock:
             self._drop_idle(now)
-            session = self._sessions.get(key)
+            session = self._sessions.get(key) or self._signed_in_since(session_id, visitor)
             if session is None:
                 session = StudioSession(max_history=self.max_history, visitor=visitor, on_grow=self._fit)
                 session.notice = self._notices.pop(key, None)
@@ -182,20 +195,55 @@ class SessionStore:
             return session
 
     def drop(self, session_id: str) -> None:
-        """The tab closed: its pictures go now, whoever it belonged to."""
+        """The tab closed: its pictures go now, whoever it belonged to (or wait CARRY_S for its reload)."""
         with self._lock:
             dropped = [self._sessions.pop(key) for key in list(self._sessions) if key[0] == session_id]
+            token = self._tokens.pop(session_id, None)
+            keep = next((s for s in reversed(dropped) if s.entries), None) if token else None
+            if keep is not None:
+                self._parked[token] = (time.monotonic() + CARRY_S, keep)
         for session in dropped:
             session.cancel()
-        if dropped:
+        if dropped and keep is None:
             release_memory()
 
+    def carry(self, session_id: str, token: str, visitor: Visitor) -> StudioSession | None:
+        """A (re)loaded tab presents its carry token: its parked pictures, if they may be its own."""
+        if not token or len(token) > 100:
+            return None
+        with self._lock:
+            self._tokens[session_id] = token
+            until, parked = self._parked.get(token, (0.0, None))
+            if parked is None or until < time.monotonic():
+                return None
+            if parked.visitor.user_id not in (None, visitor.user_id):  # another user's: stays theirs, then goes
+                return None
+            del self._parked[token]
+            parked.visitor, parked.last_seen = visitor, time.monotonic()
+            self._sessions[(session_id, visitor.user_id)] = parked
+            return parked
+
     def __len__(self) -> int:
-        return len(self._sessions)
+        return len(self._sessions) + len(self._parked)
 
     def nbytes(self) -> int:
         with self._lock:
-            return sum(session.nbytes for session in self._sessions.values())
+            return sum(session.nbytes for session in self._all())
+
+    def _all(self) -> list[StudioSession]:
+        return [*self._sessions.values(), *(session for _until, session in self._parked.values())]
+
+    def _signed_in_since(self, session_id: str, visitor: Visitor) -> StudioSession | None:
+        """The same tab, anonymous a moment ago and signed in now (from the same address): its pictures follow."""
+        if visitor.anonymous:
+            return None
+        before = self._sessions.get((session_id, None))
+        if before is None or before.visitor.address != visitor.address:
+            return None
+        del self._sessions[(session_id, None)]
+        before.visitor = visitor
+        self._sessions[(session_id, visitor.user_id)] = before
+        return before
 
     # ------------------------------------------------------------------ inside
 
@@ -209,6 +257,11 @@ class SessionStore:
                 for key in same_address[: max(0, len(same_address) - self.anonymous_per_address)]:
                     evicted |= self._evict(key, grown)
             if self.memory_bytes is not None:
+                for token in [t for t, (_until, parked) in self._parked.items() if parked.entries]:
+                    if sum(s.nbytes for s in self._all()) <= self.memory_bytes:
+                        break
+                    del self._parked[token]  # a reload that may never come gives way first
+                    evicted = True
                 total = sum(s.nbytes for s in self._sessions.values())
                 for key in list(self._sessions):  # least recently used first
                     if total <= self.memory_bytes:
@@ -235,12 +288,17 @@ class SessionStore:
             self._notices.popitem(last=False)
 
     def _drop_idle(self, now: float) -> None:
+        for token in [t for t, (until, _session) in self._parked.items() if until < now]:
+            del self._parked[token]
         for key, session in list(self._sessions.items()):
             limit = self.anonymous_idle_s if session.visitor.anonymous else self.idle_s
             if now - session.last_seen > limit and session.running is None:
                 del self._sessions[key]
                 if session.entries:
                     self._remember(key, EXPIRED)
+        live = {session_id for session_id, _user in self._sessions}
+        for session_id in [s for s in self._tokens if s not in live]:
+            del self._tokens[session_id]
 
 
 _last_release = 0.0

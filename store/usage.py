@@ -56,6 +56,21 @@ class UsageLog:
                 )
             )
 
+    def typical_seconds(self, operation: str, megapixels: float, runs: int = 50) -> float | None:
+        """The median time of the last successful runs of `operation` on pictures of about this size
+        (half to twice as many megapixels), for the page's "about N s"; None before there are any."""
+        e = usage_events.c
+        query = (sa.select(e.duration_ms).where(
+            e.operation == operation, e.status == "ok",
+            e.input_megapixels.between(megapixels / 2, megapixels * 2),
+        ).order_by(e.id.desc()).limit(runs))
+        with self.engine.connect() as conn:
+            durations = [row.duration_ms for row in conn.execute(query)]
+        if not durations:
+            return None
+        durations.sort()
+        return durations[len(durations) // 2] / 1000
+
     def recent(self, limit: int = 100) -> list[dict]:
         query = sa.select(usage_events).order_by(usage_events.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:

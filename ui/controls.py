@@ -1,8 +1,8 @@
 """The toolkit inputs build their page controls and API fields with (pipelines/inputs.py).
 
 pipelines/ never imports gradio; an input's `control(ui, ...)` receives this object instead, with
-gradio itself (`ui.gr`), the studio's own widgets (the mask painter) and `ui.t` for texts the
-browser translates.
+gradio itself (`ui.gr`) and `ui.t` for texts the browser translates. (The picture and its mask
+have the page's own place: the canvas, ui/canvas.py.)
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import gradio as gr
 
 from pipelines.inputs import Input
 from ui.i18n import t
-from ui.painter import mask_painter
 
 
 class Toolkit:
@@ -22,10 +21,6 @@ class Toolkit:
     @staticmethod
     def t(key: str) -> Any:
         return t(key)
-
-    @staticmethod
-    def mask_painter(**kwargs: Any) -> gr.HTML:
-        return mask_painter(**kwargs)
 
 
 UI = Toolkit()

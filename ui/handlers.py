@@ -6,6 +6,7 @@ so no result is written to Gradio's cache. Errors reach the page as sentences (g
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -14,7 +15,10 @@ from billing.paid_runs import PaidRuns
 from billing.prices import base_price
 from kernel.errors import RunCancelled, RunFailed, UserError
 from kernel.language import DEFAULT
+from pipelines import registry
 from pipelines.base import EditRequest, Operation
+from pipelines.examples import mask_data_url
+from pipelines.examples import picture as example_picture
 from pipelines.inputs import IMAGE, MASK, MODEL, PROMPT, InputContext
 from pipelines.registry import get_operation
 from pipelines.service import ProgressFn
@@ -42,6 +46,10 @@ STRINGS = {
         "handlers.run.one": "Run · {count} credit",
         "handlers.run.other": "Run · {count} credits",
         "handlers.steps": "steps",
+        "handlers.estimate": "{what} · about {seconds} s",
+        "handlers.balance.one": "**{count}** credit",
+        "handlers.balance.other": "**{count}** credits",
+        "handlers.purchases_off": "Purchases are not set up on this server.",
     },
     "sv": {
         "handlers.demo_banner": "**Demovikter.** Riktiga modellvikter går inte att nå från den här servern, så "
@@ -56,13 +64,21 @@ STRINGS = {
         "handlers.run.one": "Kör · {count} kredit",
         "handlers.run.other": "Kör · {count} krediter",
         "handlers.steps": "steg",
+        "handlers.estimate": "{what} · ungefär {seconds} s",
+        "handlers.balance.one": "**{count}** kredit",
+        "handlers.balance.other": "**{count}** krediter",
+        "handlers.purchases_off": "Köp är inte aktiverade på den här servern.",
     },
 }
 
 
-def progress_reporter(progress: gr.Progress, lang: str = DEFAULT) -> ProgressFn:
+def progress_reporter(progress: gr.Progress, lang: str = DEFAULT, estimate_s: float | None = None) -> ProgressFn:
+    """Gradio's progress, in `lang`; with a measured estimate ("about 40 s") when there is one."""
+
     def report(done: int, total: int, what: str) -> None:
         what = localize(what, lang)
+        if estimate_s is not None and done < total:
+            what = text("handlers.estimate", lang, what=what, seconds=max(1, round(estimate_s)))
         if total > 0 and done > 0:
             progress((done, total), desc=what, unit=text("handlers.steps", lang))
         else:
@@ -76,13 +92,14 @@ def user_error(exc: Exception, lang: str = DEFAULT) -> gr.Error:
 
 
 def run_edit(paid_runs: PaidRuns, request: EditRequest, user_id: int, progress: gr.Progress, cancel: Any = None,
-             *, lang: str = DEFAULT):
+             *, lang: str = DEFAULT, estimate_s: float | None = None):
     """The one way both the page and the API run an edit: priced, held, charged on success only.
 
     Errors become gr.Error sentences, in `lang`.
     """
     try:
-        return paid_runs.run(request, user_id, on_progress=progress_reporter(progress, lang), cancel=cancel)
+        return paid_runs.run(request, user_id, on_progress=progress_reporter(progress, lang, estimate_s),
+                             cancel=cancel)
     except RunFailed as exc:
         sentence = text("handlers.not_charged", lang, error=localize(str(exc), lang))
         raise gr.Error(sentence, title=text("handlers.could_not_run", lang), print_exception=False) from None
@@ -90,8 +107,53 @@ def run_edit(paid_runs: PaidRuns, request: EditRequest, user_id: int, progress: 
         raise user_error(exc, lang) from None
 
 
+@dataclass
+class Page:
+    """The Studio page's components that handlers fill (ui/studio.py draws them)."""
+
+    operation: Any
+    controls: dict[str, Any]  # one per input name (pipelines.registry.inputs), except the picture and its mask
+    op_help: Any
+    advanced: Any
+    canvas: Any
+    photo: Any
+    history_tools: Any  # undo, redo, new photo
+    new_photo: Any
+    history: Any
+    info: Any
+    download: Any
+    undo: Any
+    redo: Any
+    status: Any
+    message: Any
+    balance: Any
+    buy: Any
+
+    def view(self) -> list[Any]:
+        """What shows the tab's pictures: outputs of every event that changes them (see StudioHandlers._view)."""
+        return [self.canvas, self.photo, self.history_tools, self.history, self.info, self.download, self.undo,
+                self.redo]
+
+    def chosen(self) -> list[Any]:
+        """What choosing an operation shows, hides or fills."""
+        return [self.op_help, self.advanced, *self.controls.values()]
+
+    def every_input(self) -> set[Any]:
+        return {self.operation, self.canvas, *self.controls.values()}
+
+    def priced_by(self) -> list[Any]:
+        """Controls a price can depend on: the operation and the choices and numbers (not words or the mask)."""
+        return [self.operation, *(c for name, c in self.controls.items() if name not in (PROMPT.name, MODEL.name))]
+
+    def remember_on(self, remember: Any, inputs: set[Any]) -> None:
+        """Keep the typed words with the tab (memory only), so a reload brings them back."""
+        prompt = self.controls.get(PROMPT.name)
+        if prompt is not None:
+            prompt.blur(remember, inputs, None, api_visibility="private")
+
+
 class StudioHandlers:
-    """The Studio page's events. `controls` (name -> component) is filled in when the page is drawn."""
+    """The Studio page's events. `page` is filled in when the page is drawn."""
 
     def __init__(self, studio: Studio, account: AccountHandlers) -> None:
         self.service = studio.service
@@ -99,33 +161,42 @@ class StudioHandlers:
         self.settings = studio.settings
         self.sessions = studio.sessions
         self.upload_root = studio.upload_root
+        self.ledger = studio.ledger
+        self.purchases = studio.payments.configured
         self.account = account
-        self.operation: Any = None  # the operation picker
-        self.controls: dict[str, Any] = {}  # one per input name (pipelines.registry.inputs)
+        self.page: Page | None = None
+
+    # --- the tab's pictures
 
     def _session(self, request: gr.Request) -> StudioSession:
         """This tab's pictures, for whoever is signed in now: another user presenting the tab's id gets none."""
-        starlette = getattr(request, "request", None)
-        address = starlette.client.host if starlette is not None and starlette.client else "unknown"
-        visitor = Visitor(self.account.user_id(request), address)
-        session = self.sessions.get(request.session_hash or "anonymous", visitor)
+        session = self.sessions.get(request.session_hash or "anonymous", self._visitor(request))
         notice = session.take_notice()
         if notice:
             gr.Warning(localize(notice, language(request)))
         return session
 
-    def _view(self, session: StudioSession, operation: str, lang: str, **info: Any) -> tuple:
-        """slider, history, download link, result line, and the painter when some operation paints."""
+    def _visitor(self, request: gr.Request) -> Visitor:
+        starlette = getattr(request, "request", None)
+        address = starlette.client.host if starlette is not None and starlette.client else "unknown"
+        return Visitor(self.account.user_id(request), address)
+
+    def _view(self, session: StudioSession, operation: str, lang: str, **info: Any) -> dict:
+        """The picture Run edits (large), the history strip with the current one marked, undo/redo, download."""
+        page = self.page
         entry = session.current
-        shown = (
-            views.slider_value(entry),
-            views.history_value(session),
-            views.download_link(entry, lang),
-            views.result_info(entry, lang=lang, **info),
-        )
-        if MASK.name not in self.controls:
-            return shown
-        return (*shown, views.painter_value(entry) if get_operation(operation).masked else None)
+        return {
+            page.canvas: gr.update(value=views.canvas_value(entry, paint=get_operation(operation).masked),
+                                   visible=entry is not None),
+            page.photo: gr.update(value=None, visible=entry is None),
+            page.history_tools: gr.update(visible=entry is not None),
+            page.history: gr.update(value=views.history_value(session), visible=entry is not None,
+                                    selected_index=session.position if entry is not None else None),
+            page.info: views.result_info(entry, lang=lang, **info),
+            page.download: views.download_link(entry, lang),
+            page.undo: gr.update(interactive=session.position > 0),
+            page.redo: gr.update(interactive=0 <= session.position < len(session.entries) - 1),
+        }
 
     def _context(self, session: StudioSession) -> InputContext:
         picture = session.current.image if session.current is not None else None
@@ -136,21 +207,56 @@ class StudioHandlers:
 
     # --- page
 
-    def page_load(self, request: gr.Request) -> dict:
+    def page_load(self, request: gr.Request) -> tuple:
+        """The demo banner, the balance and Buy (or that purchases are not set up here)."""
         lang = language(request)
         status = self.service.status()
         demo_ops = [text(label_key(op_id), lang) for op_id, s in status.items() if s["weights"] == "tiny"]
-        if not demo_ops:
-            return gr.update(visible=False)
-        return gr.update(value=text("handlers.demo_banner", lang, operations=", ".join(demo_ops)), visible=True)
+        banner = gr.update(visible=False)
+        if demo_ops:
+            banner = gr.update(value=text("handlers.demo_banner", lang, operations=", ".join(demo_ops)), visible=True)
+        return (banner, *self._balance(request, lang))
+
+    def _balance(self, request: gr.Request, lang: str) -> tuple:
+        user_id = self.account.user_id(request)
+        if user_id is None:
+            return "", gr.update(visible=False)
+        available = self.ledger.balance(user_id).available
+        shown = text_count("handlers.balance", available, lang)
+        if not self.purchases:
+            shown += "  \n" + text("handlers.purchases_off", lang)
+        return shown, gr.update(visible=self.purchases)
+
+    def resume(self, token: str, request: gr.Request) -> dict:
+        """The page (re)loaded: bring back the tab's pictures and inputs if it had some (sign-in, reload)."""
+        lang = language(request)
+        carried = self.sessions.carry(request.session_hash or "anonymous", token, self._visitor(request))
+        session = carried or self._session(request)
+        operation = session.inputs.get("operation") if carried else None
+        op = registry.OPERATIONS.get(operation) if isinstance(operation, str) else None
+        op = op or registry.first()
+        updates = {**self._view(session, op.id, lang), **self.choose_operation(op.id)}
+        updates[self.page.operation] = gr.update(value=op.id)
+        for name, value in (session.inputs.items() if carried else ()):
+            if name in self.page.controls and value is not None:
+                updates[self.page.controls[name]] = gr.update(value=value)
+        return updates
 
     def close(self, request: gr.Request) -> None:
-        """The tab closed: forget its pictures now, not in an hour."""
+        """The tab closed: forget its pictures now (or keep them a moment for its reload, see sessions.py)."""
         self.sessions.drop(request.session_hash or "anonymous")
+
+    def remember(self, values: dict[Any, Any], request: gr.Request) -> None:
+        self._session(request).inputs = self._named(values)
+
+    def _named(self, values: dict[Any, Any]) -> dict[str, Any]:
+        named = {name: values.get(control) for name, control in self.page.controls.items()}
+        named["operation"] = values.get(self.page.operation)
+        return named
 
     # --- picture in
 
-    def upload(self, payload: Any, operation: str, request: gr.Request) -> tuple:
+    def upload(self, payload: Any, operation: str, request: gr.Request) -> dict:
         session = self._session(request)
         lang = language(request)
         limit = self.settings.anonymous_max_pixels if session.visitor.anonymous else None
@@ -161,43 +267,81 @@ class StudioHandlers:
         session.start(image, label=text("handlers.original", lang))
         return self._view(session, operation, lang)
 
-    def clear(self, operation: str, request: gr.Request) -> tuple:
-        session = self._session(request)
-        session.clear()
-        return self._view(session, operation, language(request))
+    def new_photo(self) -> dict:
+        """Show the upload box again (the current picture stays until a new one arrives)."""
+        return gr.update(value=None, visible=True)
+
+    def example_for(self, operation: str):
+        """A handler that loads an operation's example: its picture, its inputs, its painted area."""
+        op = get_operation(operation)
+
+        def load_example(request: gr.Request) -> dict:
+            example = op.example
+            session = self._session(request)
+            lang = language(request)
+            session.start(example_picture(example.picture), label=text(f"op.{op.id}.example", lang))
+            updates = {**self._view(session, op.id, lang), **self.choose_operation(op.id)}
+            updates[self.page.operation] = gr.update(value=op.id)
+            for name, value in example.values.items():
+                updates[self.page.controls[name]] = gr.update(value=value)
+            if example.mask_box is not None:
+                canvas = views.canvas_value(session.current, paint=True) | {"mask": mask_data_url(example)}
+                updates[self.page.canvas] = gr.update(value=canvas, visible=True)
+            return updates
+
+        load_example.__name__ = f"example_{operation}"
+        return load_example
 
     # --- the operation picker
 
     def choose_operation(self, operation: str) -> dict:
-        """Show the chosen operation's help and exactly the controls it takes."""
+        """Show the chosen operation's help and exactly the controls it takes; the canvas paints for masked ones."""
         op = get_operation(operation)
-        updates = {self.op_help: gr.update(value=t(f"op.{op.id}.help"))}
-        for name, control in self.controls.items():
+        page = self.page
+        updates = {page.op_help: gr.update(value=t(f"op.{op.id}.help"))}
+        for name, control in page.controls.items():
             updates[control] = gr.update(visible=op.takes(name))
         if op.takes(PROMPT.name):
-            updates[self.controls[PROMPT.name]] = gr.update(visible=True, label=t(prompt_key(op.id)))
+            updates[page.controls[PROMPT.name]] = gr.update(visible=True, label=t(prompt_key(op.id)))
         if op.takes(MODEL.name):  # its own models (hidden when there is nothing to choose)
             choices = op.model_choices(self.settings)
-            updates[self.controls[MODEL.name]] = gr.update(visible=len(choices) > 1, choices=choices, value=choices[0])
-        updates[self.advanced] = gr.update(visible=any(item.advanced for item in op.inputs))
+            updates[page.controls[MODEL.name]] = gr.update(visible=len(choices) > 1, choices=choices, value=choices[0])
+        updates[page.advanced] = gr.update(visible=any(item.advanced for item in op.inputs))
         return updates
 
-    def refresh_painter(self, operation: str, request: gr.Request) -> dict | None:
-        return views.painter_value(self._session(request).current) if get_operation(operation).masked else None
+    def choose(self, operation: str, canvas: Any, request: gr.Request) -> dict:
+        """The picker changed: the controls, and the canvas's brush on or off (keeping what is painted)."""
+        updates = self.choose_operation(operation)
+        painted = canvas if isinstance(canvas, dict) else {}
+        entry = self._session(request).current
+        value = views.canvas_value(entry, paint=get_operation(operation).masked) | {"mask": painted.get("mask")}
+        updates[self.page.canvas] = gr.update(value=value, visible=entry is not None)
+        return updates
 
     # --- running
 
-    def run(self, values: dict[Any, Any], request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:
-        """Run: `values` holds the operation picker and every control, by component (Gradio's set inputs)."""
-        raw = {name: values.get(control) for name, control in self.controls.items()}
-        return self.run_named(values[self.operation], raw, request, progress)
+    def run(self, values: dict[Any, Any], request: gr.Request, progress: gr.Progress = gr.Progress()) -> dict:
+        """Run: `values` holds the operation picker, the canvas and every control, by component (set inputs).
+
+        Errors show next to Run, in words; nothing else on the page turns red.
+        """
+        named = self._named(values)
+        named[MASK.name] = values.get(self.page.canvas)
+        lang = language(request)
+        try:
+            updates = self.run_named(named.pop("operation"), named, request, progress)
+        except gr.Error as error:
+            return {self.page.message: f"⚠ {error.message}", self.page.status: ""}
+        return {**updates, self.page.message: "", self.page.status: "",
+                self.page.balance: self._balance(request, lang)[0]}
 
     def run_named(self, operation: str, raw: dict[str, Any], request: gr.Request,
-                  progress: gr.Progress | None = None) -> tuple:
+                  progress: gr.Progress | None = None) -> dict:
         """Run `operation` on the tab's current picture with the controls' raw values, by input name."""
         user = self.account.require_user(request)
         lang = language(request)
         session = self._session(request)
+        session.inputs = {**raw, "operation": operation, MASK.name: None}
         if session.current is None:
             raise gr.Error(text("handlers.no_photo", lang), title=text("handlers.no_photo_title", lang),
                            print_exception=False)
@@ -206,27 +350,29 @@ class StudioHandlers:
             edit = op.request_from(raw, self._context(session))
         except UserError as exc:
             raise user_error(exc, lang) from None
+        estimate = self.service.usage.typical_seconds(op.id, edit.image.width * edit.image.height / 1e6) \
+            if self.service.usage is not None else None
         cancel = session.begin_run()
         try:
-            result = run_edit(self.paid_runs, edit, user.id, progress or gr.Progress(), cancel, lang=lang)
+            result = run_edit(self.paid_runs, edit, user.id, progress or gr.Progress(), cancel, lang=lang,
+                              estimate_s=estimate)
         except RunCancelled:
-            gr.Info(text("handlers.cancelled", lang))
-            return (gr.skip(),) * (5 if MASK.name in self.controls else 4)  # as many as _view gives
+            return {self.page.message: text("handlers.cancelled", lang)}
         finally:
             session.end_run()
-        session.add(result.image, text(label_key(op.id), lang), seed=result.seed, run_id=result.run_id)
+        session.add(result.image, text(label_key(op.id), lang), seed=result.seed, run_id=result.run_id,
+                    placement=op.placement(edit))
         return self._view(session, operation, lang, duration_ms=result.duration_ms, weights=result.weights,
                           credits=result.credits)
 
     def run_label(self, values: dict[Any, Any], request: gr.Request) -> dict:
         """'Run · 4 credits' ('Kör · 4 krediter'): the price of what pressing Run would do, before it is pressed."""
-        op = get_operation(values[self.operation])
+        op = get_operation(values[self.page.operation])
         session = self._session(request)
         if session.current is None:
             credits = base_price(self.settings, op)
         else:
-            raw = {name: values.get(control) for name, control in self.controls.items()}
-            credits = self.paid_runs.price(self._priced_request(op, raw, session))
+            credits = self.paid_runs.price(self._priced_request(op, self._named(values), session))
         return gr.update(value=text_count("handlers.run", credits, language(request)))
 
     def _priced_request(self, op: Operation, raw: dict[str, Any], session: StudioSession) -> EditRequest:
@@ -247,17 +393,17 @@ class StudioHandlers:
 
     # --- history
 
-    def undo(self, operation: str, request: gr.Request) -> tuple:
+    def undo(self, operation: str, request: gr.Request) -> dict:
         session = self._session(request)
         session.undo()
         return self._view(session, operation, language(request))
 
-    def redo(self, operation: str, request: gr.Request) -> tuple:
+    def redo(self, operation: str, request: gr.Request) -> dict:
         session = self._session(request)
         session.redo()
         return self._view(session, operation, language(request))
 
-    def select(self, operation: str, event: gr.SelectData, request: gr.Request) -> tuple:
+    def select(self, operation: str, event: gr.SelectData, request: gr.Request) -> dict:
         session = self._session(request)
         session.select(int(event.index))
         return self._view(session, operation, language(request))

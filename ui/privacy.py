@@ -87,7 +87,9 @@ def build_policy_tabs(studio: Studio) -> tuple[gr.Markdown, gr.Markdown]:
 
 
 def wire_privacy(demo: gr.Blocks, handlers: PrivacyHandlers, box: gr.Group, text: gr.Markdown,
-                 button: gr.Button, policy: gr.Markdown, terms: gr.Markdown) -> None:
+                 button: gr.Button, policy: gr.Markdown, terms: gr.Markdown, signed_in: gr.Button) -> None:
+    """`signed_in`: clicked when the visitor signed in from another tab (the box may have to appear)."""
     demo.load(handlers.documents_for, None, [policy, terms], api_visibility="private")
     demo.load(handlers.ask, None, [box, text], api_visibility="private")
+    signed_in.click(handlers.ask, None, [box, text], api_visibility="private")
     button.click(handlers.accept, None, [box, text], api_visibility="private")

@@ -1,22 +1,29 @@
-"""The Studio page, top to bottom: picture in, what to do, run, before/after, history, download."""
+"""The Studio page, top to bottom: who and what it is, then the picture (large) beside what to do with it.
+
+Canvas first: the picture shown large is the one Run edits, and a result replaces it in place
+(undo/redo and the history strip go back). One progress display and one message line, next to
+Run. Nothing is lost on sign-in, a language switch or a reload (pipelines/sessions.py carries the
+tab's pictures; the inputs come back with them), and leaving with unsaved work asks first.
+"""
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from pipelines import registry
-from pipelines.inputs import MASK, MODEL
 from pipelines.registry import OPERATIONS
 from ui.account import AccountHandlers, build_account_tab, build_signin_bar
 from ui.admin import AdminHandlers, build_admin_tab
 from ui.api import add_api_endpoints
+from ui.canvas import build_canvas
 from ui.consent import ConsentHandlers, build_consent_tab
 from ui.controls import page_control
 from ui.credits import CreditHandlers, build_credits_tab
-from ui.handlers import StudioHandlers
-from ui.i18n import LANGUAGE_CSS, t
+from ui.handlers import Page, StudioHandlers
+from ui.i18n import LANGUAGE_CSS, in_every_language, t
 from ui.my_data import MyDataHandlers, build_my_data
 from ui.operations import label_key
 from ui.privacy import PrivacyHandlers, build_accept_box, build_policy_tabs, wire_privacy
@@ -27,32 +34,47 @@ if TYPE_CHECKING:
 
 STRINGS = {
     "en": {
+        "studio.pitch": "Edit photos by saying what to change, or paint over it. Compare, undo, download. "
+                        "Your pictures stay in the server's memory and are never stored.",
         "studio.tab": "Studio",
         "studio.photo": "Photo (upload, paste or webcam)",
+        "studio.new_photo": "New photo",
         "studio.what": "What to do",
         "studio.advanced": "Advanced",
         "studio.run": "Run",
         "studio.cancel": "Cancel",
-        "studio.before_after": "Before / after",
         "studio.undo": "↶ Undo",
         "studio.redo": "↷ Redo",
         "studio.history": "History (click a picture to keep editing from it)",
+        "studio.examples": "Try an example:",
+        "studio.buy": "Buy credits",
+        "studio.shortcuts": "Ctrl/⌘ + Enter runs · Ctrl/⌘ + Z undoes",
     },
     "sv": {
+        "studio.pitch": "Redigera foton genom att säga vad som ska ändras, eller måla över det. Jämför, ångra, "
+                        "ladda ner. Dina bilder finns bara i serverns minne och sparas aldrig.",
         "studio.tab": "Studio",
         "studio.photo": "Foto (ladda upp, klistra in eller använd webbkameran)",
+        "studio.new_photo": "Nytt foto",
         "studio.what": "Vad vill du göra?",
         "studio.advanced": "Avancerat",
         "studio.run": "Kör",
         "studio.cancel": "Avbryt",
-        "studio.before_after": "Före / efter",
         "studio.undo": "↶ Ångra",
         "studio.redo": "↷ Gör om",
         "studio.history": "Historik (klicka på en bild för att fortsätta redigera från den)",
+        "studio.examples": "Prova ett exempel:",
+        "studio.buy": "Köp krediter",
+        "studio.shortcuts": "Ctrl/⌘ + Enter kör · Ctrl/⌘ + Z ångrar",
     },
 }
 CSS = """
-#demo-banner { background: var(--color-accent-soft); border-radius: 8px; padding: 0.5em 1em; }
+#header { align-items: center; gap: 0.5em; }
+#brand h1 { margin: 0; font-size: 1.6em; }
+#brand p { margin: 0.1em 0 0; color: var(--body-text-color-subdued); }
+#account-strip { align-items: center; justify-content: flex-end; gap: 0.5em; flex-wrap: wrap; }
+#balance { text-align: right; }
+#demo-banner { background: var(--color-accent-soft); border-radius: 8px; padding: 0.4em 1em; }
 .studio-download { display: inline-block; padding: 0.4em 0.9em; border-radius: 8px;
                    border: 1px solid var(--border-color-primary); text-decoration: none; }
 .signin-providers { display: flex; gap: 0.5em; flex-wrap: wrap; align-items: center; }
@@ -60,7 +82,78 @@ CSS = """
 .signin-provider { display: inline-block; padding: 0.4em 0.9em; border-radius: 8px; text-decoration: none;
                    border: 1px solid var(--border-color-primary); background: var(--background-fill-primary); }
 #operation-help { font-style: italic; }
+body.studio-running #run-status { min-height: 4.5em !important; }
+#run-message { color: var(--error-text-color, #b91c1c); }
+#cancel { display: none; }
+body.studio-running #cancel { display: inline-flex !important; }  /* Gradio also prefixes rules: outrank them */
+#history .grid-container { grid-template-columns: repeat(auto-fill, 88px) !important; grid-auto-rows: 72px; }
+#history .thumbnail-item { width: 88px; height: 72px; }
+#history .thumbnail-item.selected { outline: 3px solid var(--color-accent); outline-offset: -3px; }
+#examples-row { flex-wrap: wrap; gap: 0.4em; }
+#examples-lead p { margin: 0; font-weight: 600; }
+#examples-row button { flex: 0 0 auto; min-width: 0; }
+#shortcuts { font-size: var(--text-sm); color: var(--body-text-color-subdued); }
+/* every tab reachable on a phone: the tab bar wraps instead of hiding tabs behind "…" */
+.tab-wrapper .tab-container { flex-wrap: wrap; height: auto; }
+.tab-wrapper .overflow-menu { display: none; }
+@media (max-width: 640px) {
+  #run-row { position: fixed; left: 0; right: 0; bottom: 0; z-index: 50; margin: 0; padding: 0.5em;
+             background: var(--background-fill-primary); box-shadow: 0 -2px 8px rgba(0, 0, 0, 0.15); }
+  .gradio-container { padding-bottom: 5em !important; }
+  #brand h1 { font-size: 1.3em; }
+}
 """ + LANGUAGE_CSS
+
+# Keys, a warning before leaving with unsaved work, and noticing a sign-in made in another tab.
+HEAD = """
+<script>
+(() => {
+  const typing = (el) => el && (el.tagName === 'TEXTAREA' || (el.tagName === 'INPUT' && el.type === 'text'));
+  document.addEventListener('keydown', (e) => {
+    const mod = e.ctrlKey || e.metaKey;
+    if (mod && e.key === 'Enter') { document.querySelector('#run')?.click(); e.preventDefault(); }
+    else if (mod && !e.shiftKey && e.key.toLowerCase() === 'z' && !typing(document.activeElement)) {
+      document.querySelector('#undo')?.click(); e.preventDefault();
+    } else if (mod && e.shiftKey && e.key.toLowerCase() === 'z' && !typing(document.activeElement)) {
+      document.querySelector('#redo')?.click(); e.preventDefault();
+    }
+  });
+  // The tab's work survives our own navigations (it is carried over); only leaving for good asks.
+  window.studioLeaving = false;
+  document.addEventListener('click', (e) => {
+    if (e.target.closest && e.target.closest('a.signin-provider, #language-switch button')) window.studioLeaving = true;
+  }, true);
+  window.addEventListener('beforeunload', (e) => {
+    const work = document.querySelectorAll('#history .thumbnail-item').length > 1;
+    if (work && !window.studioLeaving) { e.preventDefault(); e.returnValue = ''; }
+  });
+  // The e-mailed link opens in another tab; that tab says so here, and this one picks up the session.
+  window.addEventListener('storage', (e) => {
+    if (e.key === 'studio-signed-in') document.querySelector('#signed-in-elsewhere')?.click();
+  });
+})();
+</script>
+"""
+
+# The tab's carry token (pipelines/sessions.py): kept in sessionStorage, so a reload finds its pictures.
+CARRY_JS = """() => {
+  let token = sessionStorage.getItem('studio-carry');
+  if (!token) { token = crypto.randomUUID(); sessionStorage.setItem('studio-carry', token); }
+  return token;
+}"""
+# A page that loads signed in tells the other tabs (their `storage` event, in HEAD above).
+ANNOUNCE_JS = """() => {
+  const bar = document.querySelector('#user-bar');
+  if (bar && bar.offsetParent !== null) {
+    try { localStorage.setItem('studio-signed-in', String(Date.now())); } catch (err) { /* private mode */ }
+  }
+}"""
+RUNNING_JS = "() => document.body.classList.add('studio-running')"
+STOPPED_JS = "() => document.body.classList.remove('studio-running')"
+
+
+def brand_html(brand: str) -> str:
+    return f"<h1>{html.escape(brand)}</h1><p>{in_every_language('studio.pitch')}</p>"
 
 
 def build_studio(studio: Studio) -> gr.Blocks:
@@ -74,85 +167,114 @@ def build_studio(studio: Studio) -> gr.Blocks:
 
     # delete_cache is the backstop for uploads no handler ever read (a tab closed mid-upload):
     # every 2 minutes, files older than 10 minutes (longer than any queue wait) are deleted.
-    with gr.Blocks(title="Studio", analytics_enabled=False, delete_cache=(120, 600)) as demo:
-        build_language_switch(settings)
+    with gr.Blocks(title=settings.brand_name, analytics_enabled=False, delete_cache=(120, 600)) as demo:
+        with gr.Row(elem_id="header", equal_height=True):
+            gr.HTML(brand_html(settings.brand_name), elem_id="brand")
+            with gr.Column(scale=0, min_width=260):
+                build_language_switch(settings)
+                with gr.Row(elem_id="account-strip"):
+                    balance = gr.Markdown(elem_id="balance")
+                    buy = gr.Button(t("studio.buy"), size="sm", scale=0, min_width=120, visible=False,
+                                    elem_id="buy")
         banner = gr.Markdown(visible=False, elem_id="demo-banner")
         guest_bar, user_bar, signed_in_as, email, send_link, signin_status = build_signin_bar(studio.accounts)
         accept_box, accept_text, accept = build_accept_box()
-        with gr.Tab(t("studio.tab")), gr.Row(equal_height=False):
-            with gr.Column(scale=1):
-                photo = gr.Image(
-                    label=t("studio.photo"), type="filepath", image_mode=None,
-                    sources=["upload", "clipboard", "webcam"], height=300, elem_id="photo",
-                )
-                operation = gr.Radio(
-                    [(t(label_key(op.id)), op.id) for op in OPERATIONS.values()], value=first.id,
-                    label=t("studio.what"), elem_id="operation",
-                )
-                op_help = gr.Markdown(t(f"op.{first.id}.help"), elem_id="operation-help")
-                # one control per input the operations take; the chosen operation's are visible
-                controls = {item.name: page_control(item, visible=first.takes(item.name))
-                            for item in inputs if not item.advanced}
-                with gr.Accordion(t("studio.advanced"), open=False,
-                                  visible=any(item.advanced for item in first.inputs)) as advanced:
-                    controls |= {item.name: page_control(item, visible=first.takes(item.name))
-                                 for item in inputs if item.advanced}
-                with gr.Row():
-                    run = gr.Button(t("studio.run"), variant="primary", elem_id="run")  # priced when the page loads
-                    cancel = gr.Button(t("studio.cancel"), variant="stop", elem_id="cancel")
-            with gr.Column(scale=1):
-                slider = gr.ImageSlider(
-                    label=t("studio.before_after"), interactive=False, buttons=["fullscreen"], elem_id="result"
-                )
-                info = gr.Markdown(elem_id="result-info")
-                download = gr.HTML(elem_id="download")
-                with gr.Row():
-                    undo = gr.Button(t("studio.undo"), size="sm", elem_id="undo")
-                    redo = gr.Button(t("studio.redo"), size="sm", elem_id="redo")
-                history = gr.Gallery(
-                    label=t("studio.history"), columns=6, height=160,
-                    allow_preview=False, buttons=[], elem_id="history",
-                )
-        build_credits_tab(credits)
-        account_tab = build_account_tab(account)
-        build_my_data(MyDataHandlers(studio, account), account_tab)
-        build_admin_tab(demo, AdminHandlers(studio, account))  # hidden unless ADMIN_EMAILS names the user
-        build_consent_tab(ConsentHandlers(
-            settings, account, studio.consents, consent_text=lambda lang: studio.documents.get("consent", lang).text,
-            policy_version=lambda: studio.acceptance.version,
-        ))
-        policy, terms = build_policy_tabs(studio)
+        with gr.Tabs(elem_id="tabs") as tabs:
+            with gr.Tab(t("studio.tab"), id="studio", elem_id="studio-tab"), \
+                    gr.Row(equal_height=False, elem_id="studio-row"):
+                with gr.Column(scale=3, elem_id="picture-column"):
+                    photo = gr.Image(
+                        label=t("studio.photo"), type="filepath", image_mode=None,
+                        sources=["upload", "clipboard", "webcam"], height=300, elem_id="photo",
+                    )
+                    canvas = build_canvas(visible=False, elem_id="canvas")
+                    with gr.Row(elem_id="history-tools", visible=False) as history_tools:
+                        undo = gr.Button(t("studio.undo"), size="sm", interactive=False, elem_id="undo")
+                        redo = gr.Button(t("studio.redo"), size="sm", interactive=False, elem_id="redo")
+                        new_photo = gr.Button(t("studio.new_photo"), size="sm", elem_id="new-photo")
+                    history = gr.Gallery(
+                        label=t("studio.history"), columns=8, rows=1, height=120, object_fit="contain",
+                        allow_preview=False, buttons=[], visible=False, elem_id="history",
+                    )
+                    info = gr.Markdown(elem_id="result-info")
+                    download = gr.HTML(elem_id="download")
+                with gr.Column(scale=2, elem_id="controls-column"):
+                    operation = gr.Radio(
+                        [(t(label_key(op.id)), op.id) for op in OPERATIONS.values()], value=first.id,
+                        label=t("studio.what"), elem_id="operation",
+                    )
+                    op_help = gr.Markdown(t(f"op.{first.id}.help"), elem_id="operation-help")
+                    # one control per input the operations take; the chosen operation's are visible
+                    controls = {item.name: page_control(item, visible=first.takes(item.name))
+                                for item in inputs if not item.advanced}
+                    with gr.Accordion(t("studio.advanced"), open=False,
+                                      visible=any(item.advanced for item in first.inputs)) as advanced:
+                        controls |= {item.name: page_control(item, visible=first.takes(item.name))
+                                     for item in inputs if item.advanced}
+                    with gr.Row(elem_id="run-row"):
+                        run = gr.Button(t("studio.run"), variant="primary", scale=3, elem_id="run")
+                        cancel = gr.Button(t("studio.cancel"), variant="secondary", size="sm", scale=1,
+                                           elem_id="cancel")
+                    status = gr.Markdown(elem_id="run-status")
+                    message = gr.Markdown(elem_id="run-message")
+                    gr.Markdown(t("studio.examples"), elem_id="examples-lead")
+                    with gr.Row(elem_id="examples-row"):
+                        examples = {op.id: gr.Button(t(f"op.{op.id}.example"), size="sm", elem_id=f"example-{op.id}")
+                                    for op in OPERATIONS.values() if op.example is not None}
+                    gr.Markdown(t("studio.shortcuts"), elem_id="shortcuts")
+            build_credits_tab(credits)
+            account_tab = build_account_tab(account)
+            build_my_data(MyDataHandlers(studio, account), account_tab)
+            build_admin_tab(demo, AdminHandlers(studio, account))  # hidden unless ADMIN_EMAILS names the user
+            build_consent_tab(ConsentHandlers(
+                settings, account, studio.consents,
+                consent_text=lambda lang: studio.documents.get("consent", lang).text,
+                policy_version=lambda: studio.acceptance.version,
+            ))
+            policy, terms = build_policy_tabs(studio)
         add_api_endpoints(studio, account)
+        carry = gr.Textbox(visible=False)
+        signed_in_elsewhere = gr.Button(visible=False, elem_id="signed-in-elsewhere")
 
-        handlers.operation, handlers.controls = operation, controls
-        handlers.op_help, handlers.advanced = op_help, advanced
-        chosen = [op_help, advanced, *controls.values()]  # what choosing an operation shows, hides or fills
-        if MODEL.name in controls:  # the first operation's models, before anyone picks another
-            demo.load(handlers.choose_operation, operation, chosen, api_visibility="private")
-        painter = controls.get(MASK.name)
-        view = [slider, history, download, info, *([painter] if painter is not None else [])]
-        every_input = {operation, *controls.values()}  # the handler gets {component: value}
-        demo.load(handlers.page_load, None, banner, api_visibility="private")
-        demo.load(handlers.run_label, every_input, run, api_visibility="private")  # "Kör · 4 krediter"
-        demo.load(account.bars, None, [guest_bar, user_bar, signed_in_as], api_visibility="private")
+        page = handlers.page = Page(
+            operation=operation, controls=controls, op_help=op_help, advanced=advanced, canvas=canvas,
+            photo=photo, history_tools=history_tools, new_photo=new_photo, history=history, info=info, download=download, undo=undo,
+            redo=redo, status=status, message=message, balance=balance, buy=buy,
+        )
+        chosen = page.chosen()
+        view = page.view()
+        every_input = page.every_input()  # handlers get {component: value}
+        private = {"api_visibility": "private"}
+
+        demo.load(handlers.page_load, None, [banner, balance, buy], **private)
+        demo.load(handlers.resume, carry, [*view, *chosen, operation], js=CARRY_JS, postprocess=False, **private)
+        demo.load(account.bars, None, [guest_bar, user_bar, signed_in_as], **private).then(None, js=ANNOUNCE_JS)
         for trigger in (send_link.click, email.submit):
-            trigger(account.email_link, email, signin_status, api_visibility="private")
-        wire_privacy(demo, PrivacyHandlers(studio, account), accept_box, accept_text, accept, policy, terms)
+            trigger(account.email_link, email, signin_status, **private)
+        signed_in_elsewhere.click(account.bars, None, [guest_bar, user_bar, signed_in_as], **private) \
+            .then(handlers.page_load, None, [banner, balance, buy], **private)
+        wire_privacy(demo, PrivacyHandlers(studio, account), accept_box, accept_text, accept, policy, terms,
+                     signed_in_elsewhere)
+        buy.click(lambda: gr.Tabs(selected="credits"), None, tabs, **private)
         demo.unload(handlers.close)
         # `upload` fires once with the file for every source (file, paste, webcam); `input` may fire first
         # with nothing while a pasted picture is still uploading.
-        photo.upload(handlers.upload, [photo, operation], view, preprocess=False, postprocess=False,
-                     api_visibility="private").then(handlers.run_label, every_input, run, api_visibility="private")
-        photo.clear(handlers.clear, operation, view, postprocess=False, api_visibility="private")
-        for control in (operation, *controls.values()):  # the price on the button follows the choices
-            if control is not painter:
-                control.change(handlers.run_label, every_input, run, api_visibility="private")
-        chose = operation.change(handlers.choose_operation, operation, chosen, api_visibility="private")
-        if painter is not None:
-            chose.then(handlers.refresh_painter, operation, painter, postprocess=False, api_visibility="private")
-        run.click(handlers.run, every_input, view, postprocess=False, api_visibility="private", **device_queue)
-        cancel.click(handlers.cancel, None, None, queue=False, api_visibility="private")
-        undo.click(handlers.undo, operation, view, postprocess=False, api_visibility="private")
-        redo.click(handlers.redo, operation, view, postprocess=False, api_visibility="private")
-        history.select(handlers.select, operation, view, postprocess=False, api_visibility="private")
+        photo.upload(handlers.upload, [photo, operation], view, preprocess=False, postprocess=False, **private) \
+            .then(handlers.run_label, every_input, run, **private)
+        new_photo.click(handlers.new_photo, None, photo, **private)
+        for control in page.priced_by():  # the price on the button follows the choices
+            control.change(handlers.run_label, every_input, run, **private)
+        page.remember_on(handlers.remember, every_input)
+        operation.change(handlers.choose, [operation, canvas], [*chosen, canvas], postprocess=False, **private)
+        running = run.click(None, js=RUNNING_JS)
+        running.then(handlers.run, every_input, [*view, status, message, balance], postprocess=False,
+                     show_progress_on=status, **private, **device_queue).then(None, js=STOPPED_JS)
+        cancel.click(handlers.cancel, None, None, queue=False, **private)
+        undo.click(handlers.undo, operation, view, postprocess=False, **private)
+        redo.click(handlers.redo, operation, view, postprocess=False, **private)
+        history.select(handlers.select, operation, view, postprocess=False, **private)
+        for op_id, button in examples.items():
+            button.click(handlers.example_for(op_id), None, [*view, *chosen, operation], postprocess=False,
+                         **private).then(handlers.run_label, every_input, run, **private)
+        demo.load(handlers.run_label, every_input, run, **private)  # "Kör · 4 krediter"
     return demo

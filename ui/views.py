@@ -38,8 +38,8 @@ STRINGS = {
         "views.demo_weights": "demovikter",
     },
 }
-PAINTER_MAX_SIDE = 1024  # the brush canvas needs no more; the mask is scaled to the picture
-DISPLAY_MAX_SIDE = 1600  # the before/after slider shows this much; Download gives the full picture
+DISPLAY_MAX_SIDE = 1600  # the canvas shows (and paints on) this much; Download gives the full picture
+THUMBNAIL_SIDE = 96  # the history strip
 
 
 def image_data(image: Image.Image, name: str) -> dict[str, Any]:
@@ -53,11 +53,18 @@ def image_data(image: Image.Image, name: str) -> dict[str, Any]:
     }
 
 
-def slider_value(entry: HistoryEntry | None) -> list[dict] | None:
+def canvas_value(entry: HistoryEntry | None, *, paint: bool) -> dict[str, Any]:
+    """The canvas (ui/canvas.py): the current picture, and the one before it with where it sits, for Compare."""
     if entry is None:
-        return None
-    before = entry.parent.image if entry.parent is not None else entry.image
-    return [image_data(fit_display(before), "before.png"), image_data(fit_display(entry.image), "after.png")]
+        return {"image": None, "before": None, "placement": None, "paint": False, "mask": None}
+    before = entry.parent.image if entry.parent is not None else None
+    return {
+        "image": to_data_url(fit_display(entry.image)),
+        "before": to_data_url(fit_display(before)) if before is not None else None,
+        "placement": list(entry.placement),
+        "paint": paint,
+        "mask": None,
+    }
 
 
 def fit_display(image: Image.Image, max_side: int = DISPLAY_MAX_SIDE) -> Image.Image:
@@ -67,7 +74,7 @@ def fit_display(image: Image.Image, max_side: int = DISPLAY_MAX_SIDE) -> Image.I
 
 def history_value(session: StudioSession) -> list[dict]:
     return [
-        {"image": image_data(thumbnail(e.image), f"step-{i}.png"), "caption": f"{i}. {e.label}"}
+        {"image": image_data(thumbnail(e.image, THUMBNAIL_SIDE), f"step-{i}.png"), "caption": f"{i}. {e.label}"}
         for i, e in enumerate(session.entries)
     ]
 
@@ -99,9 +106,3 @@ def result_info(entry: HistoryEntry | None, duration_ms: int | None = None, weig
     if weights == "tiny":
         parts.append(translate(STRINGS, "views.demo_weights", lang))
     return " · ".join(parts)
-
-
-def painter_value(entry: HistoryEntry | None) -> dict | None:
-    if entry is None:
-        return None
-    return {"image": to_data_url(fit_display(entry.image, PAINTER_MAX_SIDE)), "mask": None}

@@ -14,6 +14,7 @@ from PIL import Image
 from kernel.errors import UserError
 from pipelines.base import Model, Prepared
 from pipelines.diffusion import DiffusionOperation, size_multiple
+from pipelines.examples import Example
 from pipelines.geometry import (
     PAINT_FIRST,
     composite,
@@ -49,6 +50,7 @@ class Inpaint(DiffusionOperation):
         "en": {
             "label": "Inpaint or erase",
             "help": "Paint over an area, then say what should be there, or leave the text empty to erase it.",
+            "example": "Erase the boat",
             "prompt": "What to put there (empty: erase)",
             "mask_empty": "The mask is empty. Paint over the part of the picture you want to change.",
             "mask_size": "The mask is {mask} but the picture is {picture}; they must be the same size.",
@@ -56,6 +58,7 @@ class Inpaint(DiffusionOperation):
         "sv": {
             "label": "Måla om eller ta bort",
             "help": "Måla över ett område och säg vad som ska finnas där, eller lämna texten tom för att ta bort det.",
+            "example": "Ta bort båten",
             "prompt": "Vad som ska finnas där (tomt: ta bort)",
             "mask_empty": "Masken är tom. Måla över den del av bilden som du vill ändra.",
             "mask_size": "Masken är {mask} men bilden är {picture}; de måste vara lika stora.",
@@ -65,6 +68,7 @@ class Inpaint(DiffusionOperation):
     models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint"),)
     pipeline_class = "AutoPipelineForInpainting"
     price = 3
+    example = Example("lake", {"prompt": ""}, mask_box=(0.66, 0.56, 0.86, 0.86))  # erase the red boat
     masked = True
     examples = {"prompt": "a red ball", "steps": 2, "seed": 7}
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from kernel.errors import RunFailed
 from pipelines.base import Model, Prepared
 from pipelines.diffusion import DiffusionOperation, accepts
+from pipelines.examples import Example
 from pipelines.inputs import GUIDANCE, IMAGE, MODEL, PROMPT, SEED, STEPS
 
 if TYPE_CHECKING:
@@ -43,12 +44,14 @@ class InstructEdit(DiffusionOperation):
         "en": {
             "label": "Edit with an instruction",
             "help": "Say what to change, e.g. “make it winter” or “turn the car red”.",
+            "example": "A winter evening",
             "prompt": "Instruction",
             "prompt_missing": "Please type an instruction first, e.g. “make it winter”.",
         },
         "sv": {
             "label": "Redigera med en instruktion",
             "help": "Säg vad som ska ändras, t.ex. ”gör det vintrigt” eller ”gör bilen röd”.",
+            "example": "En vinterkväll",
             "prompt": "Instruktion",
             "prompt_missing": "Skriv en instruktion först, t.ex. ”gör det vintrigt”.",
         },
@@ -61,6 +64,7 @@ class InstructEdit(DiffusionOperation):
     )
     pipeline_class = None  # the model folder says which pipeline it is
     price = 4
+    example = Example("lake", {"prompt": "make it a snowy winter evening"})
     prompt_required = True
     examples = {"prompt": "make it snowy", "steps": 2, "seed": 7}
 

@@ -9,6 +9,7 @@ from PIL import Image
 from kernel.errors import UserError
 from pipelines.base import Model, Prepared
 from pipelines.diffusion import DiffusionOperation, size_multiple
+from pipelines.examples import Example
 from pipelines.geometry import (
     DIRECTIONS,
     composite,
@@ -56,6 +57,7 @@ class Outpaint(DiffusionOperation):
         "en": {
             "label": "Extend the picture",
             "help": "Add space on the sides you choose; the model paints what could be there.",
+            "example": "A wider view",
             "prompt": "What the new area shows (optional)",
             "too_large": "The extended picture would be {width}×{height}, over the {limit} megapixel limit. "
                          "Extend by less.",
@@ -63,6 +65,7 @@ class Outpaint(DiffusionOperation):
         "sv": {
             "label": "Utöka bilden",
             "help": "Lägg till yta på de sidor du väljer; modellen målar det som skulle kunna finnas där.",
+            "example": "En bredare vy",
             "prompt": "Vad det nya området visar (valfritt)",
             "too_large": "Den utökade bilden skulle bli {width}×{height}, över gränsen på {limit} megapixel. "
                          "Utöka mindre.",
@@ -72,11 +75,17 @@ class Outpaint(DiffusionOperation):
     models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint"),)
     pipeline_class = "AutoPipelineForInpainting"
     price = 4
+    example = Example("lake", {"directions": ["left", "right"], "amount": 30})
     examples = {"directions": ["left", "up"], "amount": 25, "steps": 2, "seed": 7}
 
     def output_size(self, request: EditRequest) -> tuple[int, int]:
         ext = plan_extension(request.image.size, list(request.directions), request.amount)
         return request.image.width + ext.left + ext.right, request.image.height + ext.top + ext.bottom
+
+    def placement(self, request: EditRequest) -> tuple[float, float, float, float]:
+        ext = plan_extension(request.image.size, list(request.directions), request.amount)
+        width, height = self.output_size(request)
+        return ext.left / width, ext.top / height, request.image.width / width, request.image.height / height
 
     def validate(self, request: EditRequest, settings: Settings) -> None:
         super().validate(request, settings)

@@ -8,6 +8,7 @@ from PIL import Image, ImageChops
 
 from kernel.errors import RunFailed
 from pipelines.base import Model, Operation, Prepared, StepFn
+from pipelines.examples import Example
 from pipelines.images import flatten
 from pipelines.inputs import IMAGE
 
@@ -48,14 +49,17 @@ class RemoveBackground(Operation):
     id = "remove_background"
     texts = {
         "en": {"label": "Remove background",
-               "help": "Keep the subject and make everything else transparent (PNG with alpha)."},
+               "help": "Keep the subject and make everything else transparent (PNG with alpha).",
+               "example": "Cut out the cup"},
         "sv": {"label": "Ta bort bakgrunden",
-               "help": "Behåll motivet och gör allt annat genomskinligt (PNG med alfakanal)."},
+               "help": "Behåll motivet och gör allt annat genomskinligt (PNG med alfakanal).",
+               "example": "Frilägg koppen"},
     }
     inputs = (IMAGE,)
     models = (Model("briaai/RMBG-1.4", tiny="segformer"),)
     model_kind = "segmentation"
     price = 1
+    example = Example("cup")
     uses_seed = False
     output_mode = "RGBA"
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.base import Model, Prepared
 from pipelines.diffusion import DiffusionOperation
+from pipelines.examples import Example
 from pipelines.inputs import GUIDANCE, IMAGE, PROMPT, SEED, STEPS, Number
 
 if TYPE_CHECKING:
@@ -28,12 +29,14 @@ class Restyle(DiffusionOperation):
         "en": {
             "label": "Restyle",
             "help": "Redraw the whole picture in a style you describe; strength sets how far it may move.",
+            "example": "As a watercolour",
             "prompt": "Style description",
             "prompt_missing": "Please describe the style first, e.g. “watercolour painting”.",
         },
         "sv": {
             "label": "Byt stil",
             "help": "Rita om hela bilden i en stil du beskriver; styrkan avgör hur långt den får gå.",
+            "example": "Som akvarell",
             "prompt": "Beskrivning av stilen",
             "prompt_missing": "Beskriv stilen först, t.ex. ”akvarellmålning”.",
         },
@@ -42,6 +45,7 @@ class Restyle(DiffusionOperation):
     models = (Model("stable-diffusion-v1-5/stable-diffusion-v1-5", tiny="sd-img2img"),)
     pipeline_class = "AutoPipelineForImage2Image"
     price = 3
+    example = Example("lake", {"prompt": "watercolour painting, soft washes", "strength": 0.6})
     prompt_required = True
     default_steps = 30
     examples = {"prompt": "oil painting", "strength": 0.5, "steps": 2, "seed": 7}

@@ -9,6 +9,7 @@ from PIL import Image
 
 from kernel.errors import UserError
 from pipelines.base import Model, Operation, Prepared, StepFn
+from pipelines.examples import Example
 from pipelines.inputs import IMAGE, Choice
 
 if TYPE_CHECKING:
@@ -50,12 +51,14 @@ class Upscale(Operation):
         "en": {
             "label": "Upscale",
             "help": "Make the picture 2 or 4 times larger with a super-resolution model.",
+            "example": "A larger, sharper cup",
             "too_large": "Upscaled x{scale} the picture would be {width}×{height}, over the {limit} megapixel "
                          "limit. Try x2 or a smaller picture.",
         },
         "sv": {
             "label": "Förstora",
             "help": "Gör bilden 2 eller 4 gånger större med en modell för superupplösning.",
+            "example": "En större, skarpare kopp",
             "too_large": "Förstorad x{scale} skulle bilden bli {width}×{height}, över gränsen på {limit} megapixel. "
                          "Prova x2 eller en mindre bild.",
         },
@@ -67,6 +70,7 @@ class Upscale(Operation):
     )
     model_kind = "super_resolution"
     price = 2
+    example = Example("cup_small", {"scale": 2})
     batchable = False  # one picture's tiles already fill a pass
     uses_seed = False
     examples = {"scale": 2}
