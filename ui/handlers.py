@@ -228,16 +228,27 @@ class StudioHandlers:
         return shown, gr.update(visible=self.purchases)
 
     def resume(self, token: str, request: gr.Request) -> dict:
-        """The page (re)loaded: bring back the tab's pictures and inputs if it had some (sign-in, reload)."""
-        lang = language(request)
+        """The page (re)loaded: bring back the tab's pictures and inputs if it had some (sign-in, reload).
+
+        With nothing to bring back only the model menu is filled (its choices are settings); the rest
+        is left alone, so a visitor who already picked an operation keeps it.
+        """
         carried = self.sessions.carry(request.session_hash or "anonymous", token, self._visitor(request))
-        session = carried or self._session(request)
-        operation = session.inputs.get("operation") if carried else None
+        updates: dict = {}
+        model = self.page.controls.get(MODEL.name)
+        if model is not None:
+            models_of = next((op for op in registry.OPERATIONS.values() if op.takes(MODEL.name)), None)
+            choices = models_of.model_choices(self.settings) if models_of is not None else []
+            updates[model] = gr.update(choices=choices, value=choices[0] if choices else None)
+        if carried is None:
+            return updates
+        lang = language(request)
+        operation = carried.inputs.get("operation")
         op = registry.OPERATIONS.get(operation) if isinstance(operation, str) else None
         op = op or registry.first()
-        updates = {**self._view(session, op.id, lang), **self.choose_operation(op.id)}
+        updates |= {**self._view(carried, op.id, lang), **self.choose_operation(op.id)}
         updates[self.page.operation] = gr.update(value=op.id)
-        for name, value in (session.inputs.items() if carried else ()):
+        for name, value in carried.inputs.items():
             if name in self.page.controls and value is not None:
                 updates[self.page.controls[name]] = gr.update(value=value)
         return updates
@@ -332,8 +343,8 @@ class StudioHandlers:
             updates = self.run_named(named.pop("operation"), named, request, progress)
         except gr.Error as error:
             return {self.page.message: f"⚠ {error.message}", self.page.status: ""}
-        return {**updates, self.page.message: "", self.page.status: "",
-                self.page.balance: self._balance(request, lang)[0]}
+        return {self.page.message: "", self.page.status: "", self.page.balance: self._balance(request, lang)[0],
+                **updates}
 
     def run_named(self, operation: str, raw: dict[str, Any], request: gr.Request,
                   progress: gr.Progress | None = None) -> dict:

@@ -23,12 +23,24 @@ class StudioPage:
         page.wait_for_function("document.querySelector('#run').innerText.includes('·')", timeout=TIMEOUT_MS)
 
     def upload(self, path: Path) -> None:
+        """Upload a photo (the upload box shows while there is none; "New photo" brings it back)."""
+        if not self.page.is_visible("#photo input[type=file]") and self.page.is_visible("#new-photo"):
+            self.page.click("#new-photo")
+        before = self.history_count()
         self.page.set_input_files("#photo input[type=file]", str(path))
-        self.page.wait_for_function("document.querySelectorAll('#history img').length >= 1", timeout=TIMEOUT_MS)
+        self.page.wait_for_function(
+            f"document.querySelectorAll('#history img').length >= 1 && "
+            f"(document.querySelectorAll('#history img').length !== {before} || {before} === 0)",
+            timeout=TIMEOUT_MS,
+        )
 
     def choose(self, label: str) -> None:
+        """Pick an operation and wait until the page shows its help (and so its controls)."""
+        before = self.page.inner_text("#operation-help")
         self.page.click(f"#operation label:has-text('{label}')")
-        self.page.wait_for_timeout(300)
+        self.page.wait_for_function("(before) => document.querySelector('#operation-help').innerText !== before",
+                                    arg=before, timeout=TIMEOUT_MS)
+        self.page.wait_for_timeout(300)  # the controls' visibility arrives with the same answer
 
     def type_prompt(self, text: str) -> None:
         self.page.fill("#prompt textarea", text)
@@ -54,12 +66,12 @@ class StudioPage:
         self.wait_for_message(text)
 
     def wait_for_message(self, text: str) -> None:
-        """A toast (error or info) that says `text`."""
-        self.page.locator(".toast-body", has_text=text).first.wait_for(timeout=TIMEOUT_MS)
+        """The message next to Run (or, for what happens elsewhere, a toast) that says `text`."""
+        self.page.locator("#run-message, .toast-body", has_text=text).first.wait_for(timeout=TIMEOUT_MS)
 
     def paint(self, fraction_box: tuple[float, float, float, float] = (0.4, 0.4, 0.6, 0.6)) -> None:
         """Drag the brush across the middle of the picture."""
-        canvas = self.page.wait_for_selector("#painter canvas", state="visible", timeout=TIMEOUT_MS)
+        canvas = self.page.wait_for_selector("#canvas canvas.cv-mask", state="visible", timeout=TIMEOUT_MS)
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
         x0, y0, x1, y1 = fraction_box
@@ -75,8 +87,14 @@ class StudioPage:
     def info(self) -> str:
         return self.page.inner_text("#result-info")
 
-    def slider_sources(self) -> list[str]:
-        return self.page.eval_on_selector_all("#result img", "els => els.map(e => e.src)")
+    def canvas_sources(self) -> list[str]:
+        """The canvas's pictures: the current one, and the one before it when there is one (for Compare)."""
+        return self.page.eval_on_selector_all("#canvas img.cv-after, #canvas img.cv-before",
+                                              "els => els.map(e => e.getAttribute('src')).filter(Boolean)")
+
+    def compare(self) -> None:
+        self.page.click("#canvas .cv-compare")
+        self.page.wait_for_selector("#canvas .cv.comparing", timeout=TIMEOUT_MS)
 
     def download(self) -> tuple[str, bytes]:
         with self.page.expect_download() as event:

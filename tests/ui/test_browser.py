@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests import samples
-from tests.ui.studio_page import StudioPage
+from tests.ui.studio_page import TIMEOUT_MS, StudioPage
 
 
 @pytest.fixture
@@ -31,8 +31,10 @@ def test_upload_edit_compare_undo_download(studio, photo):
     studio.type_prompt("make it snowy")
     studio.run()
     assert "Edit with an instruction" in studio.info() and "seed" in studio.info()
-    sources = studio.slider_sources()
+    sources = studio.canvas_sources()
     assert len(sources) == 2 and all(src.startswith("data:image/png;base64,") for src in sources)
+    studio.compare()  # before and after, labelled, on demand
+    assert studio.page.is_visible("#canvas .cv-label-before") and studio.page.is_visible("#canvas .cv-label-after")
 
     studio.page.click("#undo")
     studio.page.wait_for_function("document.querySelector('#result-info').innerText.includes('Original')")
@@ -72,13 +74,16 @@ def test_continue_editing_from_an_earlier_result(studio, photo):
     assert studio.history_count() == 3
 
 
-def test_the_picker_shows_what_each_operation_needs(studio):
+def test_the_picker_shows_what_each_operation_needs(studio, photo):
+    studio.upload(photo)  # the brush paints on the picture: with one to paint on
     studio.choose("Extend")
-    assert studio.page.is_visible("text=By (% of the side)")
+    studio.page.wait_for_selector("text=By (% of the side)", state="visible", timeout=TIMEOUT_MS)
     studio.choose("Upscale")
-    assert studio.page.is_visible("text=Scale") and not studio.page.is_visible("#prompt")
+    studio.page.wait_for_selector("text=Scale", state="visible", timeout=TIMEOUT_MS)
+    studio.page.wait_for_selector("#prompt", state="hidden", timeout=TIMEOUT_MS)
     studio.choose("Inpaint")
-    assert studio.page.is_visible("#painter") and studio.page.is_visible("#prompt")
+    studio.page.wait_for_selector("#canvas .cv-tools", state="visible", timeout=TIMEOUT_MS)
+    assert studio.page.is_visible("#prompt")
 
 
 def test_errors_read_as_sentences(studio, photo):
