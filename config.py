@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     max_input_pixels: int = 40_000_000  # checked from the header, before decoding
     min_input_side: int = 16
     max_working_pixels: int = 1024 * 1024  # real weights work at this size, results are scaled back
-    tiny_working_pixels: int = 128 * 128  # demo weights produce noise; keep them fast
+    tiny_working_pixels: int = 64 * 64  # demo weights produce noise; keep them fast (their VAE shrinks by 2, not 8)
     max_prompt_chars: int = 1000
     max_history: int = 12
     session_idle_s: int = 3600  # an abandoned tab's images are dropped after this

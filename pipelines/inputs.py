@@ -293,8 +293,9 @@ class Number(Input):
         if self.slider_step is not None:
             return ui.gr.Slider(self.minimum, self.maximum, value=self.default, step=self.slider_step, label=label,
                                 visible=visible, elem_id=self.name)
-        return ui.gr.Number(label=label, value=self.default, precision=0 if self.whole else None, visible=visible,
-                            elem_id=self.name)
+        # A text box, not gr.Number: Gradio's number box shows (and sends) 0 for "left empty", which is no
+        # default at all for steps or a seed. Empty means the default; parse() reads what is typed.
+        return ui.gr.Textbox(label=label, value="", lines=1, max_lines=1, visible=visible, elem_id=self.name)
 
     def api_field(self, ui: Any) -> Any:
         return ui.gr.Number(label=self.name, precision=0 if self.whole else None)

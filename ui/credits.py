@@ -179,7 +179,7 @@ def build_credits_tab(handlers: CreditHandlers) -> gr.Tab:
     """Call inside gr.Blocks."""
     payments = handlers.payments
     buttons: list[gr.Button] = []
-    with gr.Tab(t("credits.tab"), elem_id="credits-tab") as tab:
+    with gr.Tab(t("credits.tab"), id="credits", elem_id="credits-tab") as tab:
         balance = gr.Markdown(elem_id="credits-balance")
         gr.Markdown(t("credits.prices"))
         # the prices, the history and their headers arrive in the visitor's language when the tab opens

@@ -117,6 +117,7 @@ class Page:
     advanced: Any
     canvas: Any
     photo: Any
+    upload_message: Any  # why a picture was refused, under the upload box
     history_tools: Any  # undo, redo, new photo
     new_photo: Any
     history: Any
@@ -131,8 +132,8 @@ class Page:
 
     def view(self) -> list[Any]:
         """What shows the tab's pictures: outputs of every event that changes them (see StudioHandlers._view)."""
-        return [self.canvas, self.photo, self.history_tools, self.history, self.info, self.download, self.undo,
-                self.redo]
+        return [self.canvas, self.photo, self.upload_message, self.history_tools, self.history, self.info,
+                self.download, self.undo, self.redo]
 
     def chosen(self) -> list[Any]:
         """What choosing an operation shows, hides or fills."""
@@ -189,6 +190,7 @@ class StudioHandlers:
             page.canvas: gr.update(value=views.canvas_value(entry, paint=get_operation(operation).masked),
                                    visible=entry is not None),
             page.photo: gr.update(value=None, visible=entry is None),
+            page.upload_message: "",
             page.history_tools: gr.update(visible=entry is not None),
             page.history: gr.update(value=views.history_value(session), visible=entry is not None,
                                     selected_index=session.position if entry is not None else None),
@@ -273,8 +275,8 @@ class StudioHandlers:
         limit = self.settings.anonymous_max_pixels if session.visitor.anonymous else None
         try:
             image = IMAGE.parse(payload, InputContext(self.settings, self._read_upload, max_pixels=limit))
-        except UserError as exc:
-            raise user_error(exc, lang) from None
+        except UserError as exc:  # said under the upload box; the picture shown so far stays
+            return {self.page.upload_message: f"⚠ {localize(str(exc), lang)}", self.page.photo: gr.update(value=None)}
         session.start(image, label=text("handlers.original", lang))
         return self._view(session, operation, lang)
 

@@ -18,10 +18,11 @@ STRINGS = {
         "privacy.terms_tab": "Terms",
         "privacy.accept": "I accept the privacy policy and the terms",
         "privacy.ask": "**Before your first edit:** please read the **Privacy policy** and the **Terms** "
-                       "(the tabs below) and accept them. Version {version}.",
+                       "and accept them. Version {version}.",
         "privacy.ask_again": "**The privacy policy or the terms have changed** since you accepted them on {date}. "
-                             "Please read them again (the tabs below) and accept the new version ({version}) "
-                             "to keep editing.",
+                             "Please read them again and accept the new version ({version}) to keep editing.",
+        "privacy.read_policy": "Read the privacy policy",
+        "privacy.read_terms": "Read the terms",
         "privacy.thanks": "Thank you. You accepted version {version}; you can change your mind in the Consent tab.",
     },
     "sv": {
@@ -29,10 +30,11 @@ STRINGS = {
         "privacy.terms_tab": "Villkor",
         "privacy.accept": "Jag godkänner integritetspolicyn och villkoren",
         "privacy.ask": "**Innan din första redigering:** läs **Integritetspolicy** och **Villkor** "
-                       "(flikarna nedan) och godkänn dem. Version {version}.",
+                       "och godkänn dem. Version {version}.",
         "privacy.ask_again": "**Integritetspolicyn eller villkoren har ändrats** sedan du godkände dem {date}. "
-                             "Läs dem igen (flikarna nedan) och godkänn den nya versionen ({version}) "
-                             "för att fortsätta redigera.",
+                             "Läs dem igen och godkänn den nya versionen ({version}) för att fortsätta redigera.",
+        "privacy.read_policy": "Läs integritetspolicyn",
+        "privacy.read_terms": "Läs villkoren",
         "privacy.thanks": "Tack. Du har godkänt version {version}; du kan ändra dig under fliken Samtycke.",
     },
 }
@@ -69,19 +71,24 @@ class PrivacyHandlers:
         return gr.update(visible=False), ""
 
 
-def build_accept_box() -> tuple[gr.Group, gr.Markdown, gr.Button]:
-    """Call inside gr.Blocks, near the top: hidden until a signed-in user still has to accept."""
+def build_accept_box() -> tuple[gr.Group, gr.Markdown, gr.Button, gr.Button, gr.Button]:
+    """Call inside gr.Blocks, near the top: hidden until a signed-in user still has to accept.
+
+    Returns the box, its text, Accept, and the two buttons that open the documents (wired by the page)."""
     with gr.Group(visible=False, elem_id="policy-accept") as box:
         text = gr.Markdown(elem_id="policy-accept-text", padding=True)
-        button = gr.Button(t("privacy.accept"), variant="primary", elem_id="accept-policy")
-    return box, text, button
+        with gr.Row():
+            read_policy = gr.Button(t("privacy.read_policy"), size="sm", elem_id="read-policy")
+            read_terms = gr.Button(t("privacy.read_terms"), size="sm", elem_id="read-terms")
+            button = gr.Button(t("privacy.accept"), variant="primary", elem_id="accept-policy")
+    return box, text, button, read_policy, read_terms
 
 
 def build_policy_tabs(studio: Studio) -> tuple[gr.Markdown, gr.Markdown]:
     """Call inside gr.Blocks: the two documents, filled in English until the page loads."""
-    with gr.Tab(t("privacy.tab"), elem_id="privacy-tab"):
+    with gr.Tab(t("privacy.tab"), id="privacy", elem_id="privacy-tab"):
         policy = gr.Markdown(studio.documents.get("privacy", "en").text, elem_id="privacy-policy")
-    with gr.Tab(t("privacy.terms_tab"), elem_id="terms-tab"):
+    with gr.Tab(t("privacy.terms_tab"), id="terms", elem_id="terms-tab"):
         terms = gr.Markdown(studio.documents.get("terms", "en").text, elem_id="terms")
     return policy, terms
 

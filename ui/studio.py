@@ -83,7 +83,7 @@ CSS = """
                    border: 1px solid var(--border-color-primary); background: var(--background-fill-primary); }
 #operation-help { font-style: italic; }
 body.studio-running #run-status { min-height: 4.5em !important; }
-#run-message { color: var(--error-text-color, #b91c1c); }
+#run-message, #upload-message { color: var(--error-text-color, #b91c1c); }
 #cancel { display: none; }
 body.studio-running #cancel { display: inline-flex !important; }  /* Gradio also prefixes rules: outrank them */
 #history .grid-container { grid-template-columns: repeat(auto-fill, 88px) !important; grid-auto-rows: 72px; }
@@ -152,6 +152,14 @@ RUNNING_JS = "() => document.body.classList.add('studio-running')"
 STOPPED_JS = "() => document.body.classList.remove('studio-running')"
 
 
+def _open_tab(tab_id: str):
+    def open_tab() -> gr.Tabs:
+        return gr.Tabs(selected=tab_id)
+
+    open_tab.__name__ = f"open_{tab_id}"
+    return open_tab
+
+
 def brand_html(brand: str) -> str:
     return f"<h1>{html.escape(brand)}</h1><p>{in_every_language('studio.pitch')}</p>"
 
@@ -178,7 +186,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
                                     elem_id="buy")
         banner = gr.Markdown(visible=False, elem_id="demo-banner")
         guest_bar, user_bar, signed_in_as, email, send_link, signin_status = build_signin_bar(studio.accounts)
-        accept_box, accept_text, accept = build_accept_box()
+        accept_box, accept_text, accept, read_policy, read_terms = build_accept_box()
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab(t("studio.tab"), id="studio", elem_id="studio-tab"), \
                     gr.Row(equal_height=False, elem_id="studio-row"):
@@ -187,6 +195,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
                         label=t("studio.photo"), type="filepath", image_mode=None,
                         sources=["upload", "clipboard", "webcam"], height=300, elem_id="photo",
                     )
+                    upload_message = gr.Markdown(elem_id="upload-message")
                     canvas = build_canvas(visible=False, elem_id="canvas")
                     with gr.Row(elem_id="history-tools", visible=False) as history_tools:
                         undo = gr.Button(t("studio.undo"), size="sm", interactive=False, elem_id="undo")
@@ -238,8 +247,8 @@ def build_studio(studio: Studio) -> gr.Blocks:
 
         page = handlers.page = Page(
             operation=operation, controls=controls, op_help=op_help, advanced=advanced, canvas=canvas,
-            photo=photo, history_tools=history_tools, new_photo=new_photo, history=history, info=info,
-            download=download, undo=undo, redo=redo, status=status, message=message, balance=balance, buy=buy,
+            photo=photo, upload_message=upload_message, history_tools=history_tools, new_photo=new_photo,
+            history=history, info=info, download=download, undo=undo, redo=redo, status=status, message=message, balance=balance, buy=buy,
         )
         chosen = page.chosen()
         view = page.view()
@@ -255,7 +264,8 @@ def build_studio(studio: Studio) -> gr.Blocks:
             .then(handlers.page_load, None, [banner, balance, buy], **private)
         wire_privacy(demo, PrivacyHandlers(studio, account), accept_box, accept_text, accept, policy, terms,
                      signed_in_elsewhere)
-        buy.click(lambda: gr.Tabs(selected="credits"), None, tabs, **private)
+        for button, tab in ((buy, "credits"), (read_policy, "privacy"), (read_terms, "terms")):
+            button.click(_open_tab(tab), None, tabs, **private)
         demo.unload(handlers.close)
         # `upload` fires once with the file for every source (file, paste, webcam); `input` may fire first
         # with nothing while a pasted picture is still uploading.

@@ -46,9 +46,10 @@ class StudioPage:
         self.page.fill("#prompt textarea", text)
 
     def set_steps(self, steps: int) -> None:
-        if not self.page.is_visible("#steps input"):
+        box = "#steps input, #steps textarea"
+        if not self.page.is_visible(box):
             self.page.get_by_text("Advanced").click()
-        self.page.fill("#steps input", str(steps))
+        self.page.fill(box, str(steps))
 
     def history_count(self) -> int:
         return self.page.eval_on_selector_all("#history img", "els => els.length")

@@ -224,7 +224,8 @@ def swedish_page(browser):
 
 
 def _toast(page, text: str) -> None:
-    page.locator(".toast-body", has_text=text).first.wait_for(timeout=TIMEOUT_MS)
+    """What the server said: next to Run for a run, else in a toast."""
+    page.locator("#run-message, .toast-body", has_text=text).first.wait_for(timeout=TIMEOUT_MS)
 
 
 def test_swedish_browser_then_the_switch_to_english(swedish_page, live_app):
