@@ -248,7 +248,8 @@ def build_studio(studio: Studio) -> gr.Blocks:
         page = handlers.page = Page(
             operation=operation, controls=controls, op_help=op_help, advanced=advanced, canvas=canvas,
             photo=photo, upload_message=upload_message, history_tools=history_tools, new_photo=new_photo,
-            history=history, info=info, download=download, undo=undo, redo=redo, status=status, message=message, balance=balance, buy=buy,
+            history=history, info=info, download=download, undo=undo, redo=redo, status=status, message=message,
+            balance=balance, buy=buy,
         )
         chosen = page.chosen()
         view = page.view()
