@@ -52,6 +52,7 @@ from services import Studio
 from store.crypto import FieldCipher
 from store.db import create_engine, migrate
 from store.usage import UsageLog
+from ui.developers import developers_router
 from ui.page_language import PageLanguage
 from ui.uploads import prepare_temp_dir
 
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router(accounts))
     app.include_router(billing_router(accounts, ledger, payments))
     app.include_router(rights_router(accounts, rights, acceptance))
+    app.include_router(developers_router(settings))  # GET /developers: the API, with snippets that work
     app.include_router(consent_router(accounts, consents))  # the cookie choice: GET and POST /consent/cookies
 
     @app.get("/healthz")
@@ -164,7 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     head = analytics_head(settings)
     app = gr.mount_gradio_app(
         app, demo, path="/",
-        css=CSS, footer_links=["api"], run_history=False, mcp_server=False,
+        css=CSS, footer_links=["settings"], run_history=False, mcp_server=False,  # the API page is /developers
         max_file_size=settings.max_upload_bytes, show_error=True, auth_dependency=identify,
         head=head, i18n=i18n(),
     )

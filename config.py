@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     port: int = 7860
     public_url: str | None = None
     space_id: str | None = None  # set by Hugging Face Spaces; the policy then names Hugging Face as host
+    docs_url: str | None = None  # where README is published (the repository); /developers links its Python section
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     access_log: bool = False  # access logs name uploaded files; off unless asked for
     log_format: Literal["text", "json"] = "text"  # json: one object per line, for a log collector (production)

@@ -2,7 +2,10 @@
 
 A valid session cookie or `Authorization: Bearer <key>` names a user; no credentials name nobody
 (guests may look around; routes and handlers that cost money or touch personal data require a
-user). A key that does not work is refused with a 401 and a sentence, so API callers learn why at once.
+user). A key that does not work is refused with a 401 and a sentence by our own routes. Gradio's
+routes let it in as a guest instead, and the handler that needs a user says the same sentence as
+an error: gradio_client turns any 401 into "credentials were not provided", which tells a
+researcher nothing, while an error from the handler reaches them word for word.
 """
 
 from __future__ import annotations
@@ -44,9 +47,13 @@ class CallerDependencies:
         """Gradio's auth dependency, which must name the caller with a string.
 
         The string is for Gradio's own bookkeeping (it shows in /config): nothing of ours reads it back.
-        Handlers resolve the caller from the request themselves (ui/account.py).
+        Handlers resolve the caller from the request themselves (ui/account.py), and tell a caller
+        with a key that does not work (see the module's docstring).
         """
-        user_id = await self.user_id_or_none(request)
+        try:
+            user_id = await run_in_threadpool(self.accounts.caller_id, request.headers, request.cookies)
+        except InvalidApiKey:
+            return GUEST
         return GUEST if user_id is None else f"user:{user_id}"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from auth.accounts import Accounts, InvalidApiKey
+from auth.dependency import BAD_KEY
 from auth.magic_links import TooManyRequests
 from auth.mailer import MailUnavailable
 from auth.providers import LABELS
@@ -21,6 +22,8 @@ STRINGS = {
         "account.sign_in_first": "Please sign in to run edits: continue with one of the options at the top of the "
                                  "page.",
         "account.sign_in_first_title": "Sign in first",
+        "account.bad_key_title": "API key not valid",
+        "account.bad_key": BAD_KEY,
         "account.lead": "Sign in to run edits:",
         "account.or_email": "or get a link by e-mail:",
         "account.continue_with": "Continue with {provider}",
@@ -59,6 +62,9 @@ STRINGS = {
         "account.sign_in_first": "Logga in för att köra redigeringar: fortsätt med något av alternativen högst upp "
                                  "på sidan.",
         "account.sign_in_first_title": "Logga in först",
+        "account.bad_key_title": "API-nyckeln är inte giltig",
+        "account.bad_key": "Den här API-nyckeln är inte giltig: den har återkallats eller skrivits fel. Skapa en ny "
+                           "under fliken Konto.",
         "account.lead": "Logga in för att köra redigeringar:",
         "account.or_email": "eller få en länk via e-post:",
         "account.continue_with": "Fortsätt med {provider}",
@@ -150,12 +156,16 @@ class AccountHandlers:
         return self.accounts.users.get(user_id) if user_id is not None else None
 
     def require_user(self, request: gr.Request) -> User:
+        """The signed-in user; else an error that says why: no sign-in, or an API key that does not work."""
         user = self.user(request)
-        if user is None:
-            lang = language(request)
-            raise gr.Error(text("account.sign_in_first", lang), title=text("account.sign_in_first_title", lang),
-                           print_exception=False)
-        return user
+        if user is not None:
+            return user
+        lang = language(request)
+        starlette = getattr(request, "request", None)
+        if starlette is not None and starlette.headers.get("authorization"):
+            raise gr.Error(localize(BAD_KEY, lang), title=text("account.bad_key_title", lang), print_exception=False)
+        raise gr.Error(text("account.sign_in_first", lang), title=text("account.sign_in_first_title", lang),
+                       print_exception=False)
 
     # --- the bar at the top
 

@@ -49,6 +49,7 @@ STRINGS = {
         "studio.examples": "Try an example:",
         "studio.buy": "Buy credits",
         "studio.shortcuts": "Ctrl/⌘ + Enter runs · Ctrl/⌘ + Z undoes",
+        "studio.developers": "Use it from Python (API and API keys)",
     },
     "sv": {
         "studio.pitch": "Redigera foton genom att säga vad som ska ändras, eller måla över det. Jämför, ångra, "
@@ -66,6 +67,7 @@ STRINGS = {
         "studio.examples": "Prova ett exempel:",
         "studio.buy": "Köp krediter",
         "studio.shortcuts": "Ctrl/⌘ + Enter kör · Ctrl/⌘ + Z ångrar",
+        "studio.developers": "Använd den från Python (API och API-nycklar)",
     },
 }
 CSS = """
@@ -93,6 +95,7 @@ body.studio-running #cancel { display: inline-flex !important; }  /* Gradio also
 #examples-lead p { margin: 0; font-weight: 600; }
 #examples-row button { flex: 0 0 auto; min-width: 0; }
 #shortcuts { font-size: var(--text-sm); color: var(--body-text-color-subdued); }
+#developers-link { text-align: center; font-size: var(--text-sm); }
 /* every tab reachable on a phone: the tab bar wraps instead of hiding tabs behind "…" */
 .tab-wrapper .tab-container { flex-wrap: wrap; height: auto; }
 .tab-wrapper .overflow-menu { display: none; }
@@ -241,6 +244,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
                 policy_version=lambda: studio.acceptance.version,
             ))
             policy, terms = build_policy_tabs(studio)
+        gr.HTML(f'<a href="/developers">{in_every_language("studio.developers")}</a>', elem_id="developers-link")
         add_api_endpoints(studio, account)
         carry = gr.Textbox(visible=False)
         signed_in_elsewhere = gr.Button(visible=False, elem_id="signed-in-elsewhere")
