@@ -43,11 +43,15 @@ StepFn = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Model:
-    """A model an operation can run: a Hub id or a folder, and the tiny stand-in (pipelines/tiny.py)
-    that replaces it when real weights are out of reach."""
+    """A model an operation can run: a Hub id or a folder, the tiny stand-in (pipelines/tiny.py) that
+    replaces it when real weights are out of reach, and what a visitor choosing it should know."""
 
     id: str
     tiny: str
+    name: str = ""  # what the page calls it; empty: the id
+    licence: str = ""  # the weights' licence, as on the model card (SPDX id where there is one)
+    commercial: bool = True  # may a service that sells credits run it?
+    speed: str = ""  # "fast", "medium" or "slow" on a GPU: a hint beside the name
 
 
 class EditRequest:
@@ -162,6 +166,11 @@ class Operation(ABC):
 
     def default_model(self, settings: Settings, request: EditRequest | None = None) -> str:
         return self.model_choices(settings)[0]
+
+    def model(self, model_id: str) -> Model:
+        """What the operation knows about a model it offers; a configured one it does not know by its id alone."""
+        return next((model for model in self.models if model.id == model_id),
+                    Model(model_id, tiny=self.tiny_model(model_id)))
 
     def tiny_model(self, model_id: str) -> str:
         """Which tiny model stands in for `model_id` on demo weights: its own, else the default's."""

@@ -209,6 +209,13 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
 }
 
 
+# What each stand-in stands in for, as the page says in demo mode ("runs a tiny random InstructPix2Pix").
+STANDS_IN_FOR = {
+    "sd-pix2pix": "InstructPix2Pix", "sd-inpaint": "Stable Diffusion inpainting", "sd-img2img": "Stable Diffusion",
+    "flux-kontext": "FLUX.1 Kontext", "segformer": "SegFormer", "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
+}
+
+
 def builder(name: str) -> Callable[[Callable[[Path], None]], Callable[[Path], None]]:
     """Register a tiny builder: `@builder("my-arch")` above a function that saves a model into a folder."""
 

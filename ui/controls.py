@@ -26,8 +26,9 @@ class Toolkit:
 UI = Toolkit()
 
 
-def page_control(item: Input, *, visible: bool) -> gr.components.Component:
-    return item.control(UI, t(item.key("label")), visible=visible)
+def page_control(item: Input, *, visible: bool, label_key: str | None = None) -> gr.components.Component:
+    """The input's control; `label_key` names it differently (the prompt box is named by the operation)."""
+    return item.control(UI, t(label_key or item.key("label")), visible=visible)
 
 
 def api_field(item: Input) -> gr.components.Component:

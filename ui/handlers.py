@@ -237,18 +237,18 @@ class StudioHandlers:
         """
         carried = self.sessions.carry(request.session_hash or "anonymous", token, self._visitor(request))
         updates: dict = {}
+        lang = language(request)
         model = self.page.controls.get(MODEL.name)
         if model is not None:
             models_of = next((op for op in registry.OPERATIONS.values() if op.takes(MODEL.name)), None)
-            choices = models_of.model_choices(self.settings) if models_of is not None else []
-            updates[model] = gr.update(choices=choices, value=choices[0] if choices else None)
+            choices = self._model_choices(models_of, lang) if models_of is not None else []
+            updates[model] = gr.update(choices=choices, value=choices[0][1] if choices else None)
         if carried is None:
             return updates
-        lang = language(request)
         operation = carried.inputs.get("operation")
         op = registry.OPERATIONS.get(operation) if isinstance(operation, str) else None
         op = op or registry.first()
-        updates |= {**self._view(carried, op.id, lang), **self.choose_operation(op.id)}
+        updates |= {**self._view(carried, op.id, lang), **self.choose_operation(op.id, lang)}
         updates[self.page.operation] = gr.update(value=op.id)
         for name, value in carried.inputs.items():
             if name in self.page.controls and value is not None:
@@ -293,7 +293,7 @@ class StudioHandlers:
             session = self._session(request)
             lang = language(request)
             session.start(example_picture(example.picture), label=text(f"op.{op.id}.example", lang))
-            updates = {**self._view(session, op.id, lang), **self.choose_operation(op.id)}
+            updates = {**self._view(session, op.id, lang), **self.choose_operation(op.id, lang)}
             updates[self.page.operation] = gr.update(value=op.id)
             for name, value in example.values.items():
                 updates[self.page.controls[name]] = gr.update(value=value)
@@ -307,7 +307,15 @@ class StudioHandlers:
 
     # --- the operation picker
 
-    def choose_operation(self, operation: str) -> dict:
+    def _model_choices(self, op: Operation, lang: str) -> list[tuple[str, str]]:
+        """(label, model id): the name, speed and licence, or in demo mode which stand-in runs instead."""
+        choices = []
+        for model_id in op.model_choices(self.settings):
+            spec = self.service.models.spec(op, model_id)
+            choices.append((views.model_label(op.model(model_id), spec.tiny_name, lang), model_id))
+        return choices
+
+    def choose_operation(self, operation: str, lang: str = DEFAULT) -> dict:
         """Show the chosen operation's help and exactly the controls it takes; the canvas paints for masked ones."""
         op = get_operation(operation)
         page = self.page
@@ -317,14 +325,15 @@ class StudioHandlers:
         if op.takes(PROMPT.name):
             updates[page.controls[PROMPT.name]] = gr.update(visible=True, label=t(prompt_key(op.id)))
         if op.takes(MODEL.name):  # its own models (hidden when there is nothing to choose)
-            choices = op.model_choices(self.settings)
-            updates[page.controls[MODEL.name]] = gr.update(visible=len(choices) > 1, choices=choices, value=choices[0])
+            choices = self._model_choices(op, lang)
+            updates[page.controls[MODEL.name]] = gr.update(visible=len(choices) > 1, choices=choices,
+                                                          value=choices[0][1])
         updates[page.advanced] = gr.update(visible=any(item.advanced for item in op.inputs))
         return updates
 
     def choose(self, operation: str, canvas: Any, request: gr.Request) -> dict:
         """The picker changed: the controls, and the canvas's brush on or off (keeping what is painted)."""
-        updates = self.choose_operation(operation)
+        updates = self.choose_operation(operation, language(request))
         painted = canvas if isinstance(canvas, dict) else {}
         entry = self._session(request).current
         value = views.canvas_value(entry, paint=get_operation(operation).masked) | {"mask": painted.get("mask")}

@@ -25,7 +25,7 @@ from ui.credits import CreditHandlers, build_credits_tab
 from ui.handlers import Page, StudioHandlers
 from ui.i18n import LANGUAGE_CSS, in_every_language, t
 from ui.my_data import MyDataHandlers, build_my_data
-from ui.operations import label_key
+from ui.operations import label_key, prompt_key
 from ui.privacy import PrivacyHandlers, build_accept_box, build_policy_tabs, wire_privacy
 from ui.switch import build_language_switch
 
@@ -217,7 +217,8 @@ def build_studio(studio: Studio) -> gr.Blocks:
                     )
                     op_help = gr.Markdown(t(f"op.{first.id}.help"), elem_id="operation-help")
                     # one control per input the operations take; the chosen operation's are visible
-                    controls = {item.name: page_control(item, visible=first.takes(item.name))
+                    controls = {item.name: page_control(item, visible=first.takes(item.name),
+                                                        label_key=prompt_key(first.id) if item is PROMPT else None)
                                 for item in inputs if not item.advanced}
                     with gr.Accordion(t("studio.advanced"), open=False,
                                       visible=any(item.advanced for item in first.inputs)) as advanced:

@@ -13,8 +13,10 @@ from typing import Any
 from PIL import Image
 
 from kernel.language import DEFAULT, translate, translate_count
+from pipelines.base import Model
 from pipelines.images import thumbnail, to_data_url
 from pipelines.sessions import HistoryEntry, StudioSession
+from pipelines.tiny import STANDS_IN_FOR
 
 STRINGS = {
     "en": {
@@ -26,6 +28,10 @@ STRINGS = {
         "views.credits.one": "{count} credit",
         "views.credits.other": "{count} credits",
         "views.demo_weights": "demo weights",
+        "views.speed.fast": "fast",
+        "views.speed.medium": "medium speed",
+        "views.speed.slow": "slow, needs a large GPU",
+        "views.demo_model": "demo: a tiny random {model}",
     },
     "sv": {
         "views.download": "⬇ Ladda ner PNG ({width}×{height})",
@@ -36,6 +42,10 @@ STRINGS = {
         "views.credits.one": "{count} kredit",
         "views.credits.other": "{count} krediter",
         "views.demo_weights": "demovikter",
+        "views.speed.fast": "snabb",
+        "views.speed.medium": "medelsnabb",
+        "views.speed.slow": "långsam, kräver ett stort grafikkort",
+        "views.demo_model": "demo: en liten slumpmässig {model}",
     },
 }
 DISPLAY_MAX_SIDE = 1600  # the canvas shows (and paints on) this much; Download gives the full picture
@@ -77,6 +87,19 @@ def history_value(session: StudioSession) -> list[dict]:
         {"image": image_data(thumbnail(e.image, THUMBNAIL_SIDE), f"step-{i}.png"), "caption": f"{i}. {e.label}"}
         for i, e in enumerate(session.entries)
     ]
+
+
+def model_label(model: Model, tiny_name: str | None, lang: str = DEFAULT) -> str:
+    """"Qwen-Image-Edit · slow, needs a large GPU · Apache-2.0", or what stands in for it on demo weights."""
+    parts = [model.name or model.id]
+    if tiny_name is not None:
+        parts.append(translate(STRINGS, "views.demo_model", lang, model=STANDS_IN_FOR.get(tiny_name, tiny_name)))
+        return " · ".join(parts)
+    if model.speed:
+        parts.append(translate(STRINGS, f"views.speed.{model.speed}", lang))
+    if model.licence:
+        parts.append(model.licence)
+    return " · ".join(parts)
 
 
 def download_link(entry: HistoryEntry | None, lang: str = DEFAULT) -> str:

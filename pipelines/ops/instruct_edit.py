@@ -58,9 +58,10 @@ class InstructEdit(DiffusionOperation):
     }
     inputs = (IMAGE, PROMPT, STEPS, GUIDANCE, SEED, MODEL)
     models = (
-        Model("timbrooks/instruct-pix2pix", tiny="sd-pix2pix"),
-        Model("black-forest-labs/FLUX.1-Kontext-dev", tiny="flux-kontext"),
-        Model("Qwen/Qwen-Image-Edit", tiny="sd-pix2pix"),
+        Model("timbrooks/instruct-pix2pix", tiny="sd-pix2pix", name="InstructPix2Pix", licence="MIT", speed="fast"),
+        Model("black-forest-labs/FLUX.1-Kontext-dev", tiny="flux-kontext", name="FLUX.1 Kontext [dev]",
+              licence="FLUX.1 [dev] Non-Commercial", commercial=False, speed="slow"),
+        Model("Qwen/Qwen-Image-Edit", tiny="sd-pix2pix", name="Qwen-Image-Edit", licence="Apache-2.0", speed="slow"),
     )
     pipeline_class = None  # the model folder says which pipeline it is
     price = 4
