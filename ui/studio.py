@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from pipelines import registry
+from pipelines.inputs import PROMPT
 from pipelines.registry import OPERATIONS
 from ui.account import AccountHandlers, build_account_tab, build_signin_bar
 from ui.admin import AdminHandlers, build_admin_tab
