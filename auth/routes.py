@@ -56,8 +56,8 @@ def auth_router(accounts: Accounts) -> APIRouter:
         """A page that says what happened, in the visitor's language."""
         return pages.message(brand, title, text, status, request_language(request))
 
-    def signed_out(request: Request) -> Response:
-        response = RedirectResponse("/", status_code=303)
+    def signed_out(request: Request, next_path: str | None = None) -> Response:
+        response = RedirectResponse(safe_next(next_path), status_code=303)
         response.delete_cookie(settings.session_cookie_name, path="/", secure=settings.cookie_secure,
                                httponly=True, samesite=settings.cookie_samesite)
         return response
@@ -147,17 +147,17 @@ def auth_router(accounts: Accounts) -> APIRouter:
     # ------------------------------------------------------------------ signing out
 
     @router.post("/logout")
-    def logout(request: Request) -> Response:
+    def logout(request: Request, next: str | None = Form(None)) -> Response:
         session = accounts.sessions.resolve(request.cookies.get(settings.session_cookie_name))
         if session is not None:
             accounts.sessions.revoke(session.id, session.user_id)
-        return signed_out(request)
+        return signed_out(request, next)
 
     @router.post("/logout-all")
-    def logout_everywhere(request: Request) -> Response:
+    def logout_everywhere(request: Request, next: str | None = Form(None)) -> Response:
         session = accounts.sessions.resolve(request.cookies.get(settings.session_cookie_name))
         if session is not None:
             accounts.sessions.revoke_all(session.user_id)
-        return signed_out(request)
+        return signed_out(request, next)
 
     return router

@@ -8,6 +8,7 @@ policy at GET /account/policy and accept that version with POST /account/accept-
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime
 
@@ -15,8 +16,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from auth import pages
 from auth.accounts import Accounts
 from auth.dependency import CallerDependencies, signed_in_or_401
+from kernel.language import request_language, translate
 from policy.acceptance import PolicyAcceptance
 from policy.data_rights import DataRights, DeletionRefused
 
@@ -27,6 +30,45 @@ def only_yours(me: int, named: str | None) -> None:
     """A request that names a user must name the caller: 403 otherwise, whatever the id."""
     if named not in (None, "", str(me)):
         raise HTTPException(status_code=403, detail=ONLY_YOURS)
+
+
+STRINGS = {
+    "en": {
+        "deleted.title": "Your account is deleted",
+        "deleted.lead": "You are signed out, and this is what happened to what we held about you:",
+        "deleted.items": "Your e-mail address and your name are erased.\n"
+                         "Every sign-in (on every device) and every API key stopped working and is deleted.\n"
+                         "Sign-in links sent to your address are deleted, and so are your consent records.\n"
+                         "A subscription, if you had one, was cancelled at the payment provider first.\n"
+                         "Usage records (which operation ran, how long it took) no longer name you.\n"
+                         "Credit entries and payments are kept for accounting, in anonymised form: tied to an "
+                         "account that names no one.\n"
+                         "Your pictures and prompts were never stored, so there was nothing of them to delete.",
+        "deleted.again": "You are welcome to come back: signing in again makes a new, empty account.",
+    },
+    "sv": {
+        "deleted.title": "Ditt konto är raderat",
+        "deleted.lead": "Du är utloggad, och så här gick det med det vi hade om dig:",
+        "deleted.items": "Din e-postadress och ditt namn är raderade.\n"
+                         "Alla inloggningar (på alla enheter) och alla API-nycklar slutade fungera och är raderade.\n"
+                         "Inloggningslänkar som skickats till din adress är raderade, liksom dina samtycken.\n"
+                         "En prenumeration, om du hade en, avslutades först hos betalningsleverantören.\n"
+                         "Användningsposter (vilken åtgärd som kördes, hur lång tid den tog) pekar inte längre "
+                         "på dig.\n"
+                         "Kreditposter och betalningar sparas för bokföringen i anonymiserad form, knutna till ett "
+                         "konto som inte pekar ut någon.\n"
+                         "Dina bilder och prompter sparades aldrig, så av dem fanns inget att radera.",
+        "deleted.again": "Du är välkommen tillbaka: loggar du in igen skapas ett nytt, tomt konto.",
+    },
+}
+
+
+def deleted_page(brand: str, lang: str) -> Response:
+    """Where account deletion ends: what was deleted, what stays and why (the session is gone by now)."""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in translate(STRINGS, "deleted.items", lang).split("\n"))
+    body = (f"<p>{html.escape(translate(STRINGS, 'deleted.lead', lang))}</p><ul id='deleted'>{items}</ul>"
+            f"<p>{html.escape(translate(STRINGS, 'deleted.again', lang))}</p>{pages.back_link(brand, lang)}")
+    return pages.page(brand, translate(STRINGS, "deleted.title", lang), body, lang=lang)
 
 
 def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcceptance) -> APIRouter:
@@ -64,6 +106,10 @@ def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcce
         response.delete_cookie(settings.session_cookie_name, path="/", secure=settings.cookie_secure,
                                httponly=True, samesite=settings.cookie_samesite)
         return response
+
+    @router.get("/deleted")
+    def deleted(request: Request) -> Response:
+        return deleted_page(accounts.settings.brand_name, request_language(request))
 
     @router.get("/policy")
     def policy(lang: str = "en") -> Response:

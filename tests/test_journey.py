@@ -243,7 +243,7 @@ def test_a_new_visitor_from_cookie_banner_to_deleted_account(browser, journey_ap
         page.fill("#delete-confirm input", EMAIL)
         journey.shot("delete-typed")
         page.click("#delete-account")
-        page.wait_for_selector("#signin-bar", state="visible", timeout=TIMEOUT_MS)
+        page.wait_for_selector("#deleted", timeout=TIMEOUT_MS)  # a page that says what was deleted
         journey.shot("deleted-signed-out")
         assert studio_app.accounts.users.get(user.id) is None
         assert studio_app.accounts.users.by_email(EMAIL) is None

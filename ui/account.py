@@ -105,7 +105,8 @@ KEY_COLUMNS = ("account.key_name_column", "account.key_column", "account.created
 
 # Sign-out is a real form POST to /auth/logout, so the server revokes the session and clears the cookie.
 POST_TO = "() => {{ const f = document.createElement('form'); f.method = 'post'; f.action = '{path}';" \
-          " document.body.appendChild(f); f.submit(); }}"
+          " const n = document.createElement('input'); n.type = 'hidden'; n.name = 'next'; n.value = '{next}';" \
+          " f.appendChild(n); document.body.appendChild(f); f.submit(); }}"
 
 
 def provider_links(accounts: Accounts) -> str:
@@ -194,8 +195,8 @@ class AccountHandlers:
         lang = language(request)
         if user is None:
             empty = table(SESSION_COLUMNS, [], lang), table(KEY_COLUMNS, [], lang)
-            return text("account.signed_out", lang), *empty, gr.update(choices=[])
-        return self._overview(user, lang)
+            return text("account.signed_out", lang), *empty, gr.update(choices=[]), gr.update(visible=False)
+        return *self._overview(user, lang), gr.update(visible=True)
 
     def _overview(self, user: User, lang: str) -> tuple:
         providers = sorted({p for p, _ in self.accounts.users.identities_of(user.id)})
@@ -217,7 +218,7 @@ class AccountHandlers:
         user = self.require_user(request)
         key, _info = self.accounts.api_keys.create(user.id, name)
         shown = gr.update(value=key, visible=True)
-        return (*self._overview(user, language(request)), shown)
+        return (*self._overview(user, language(request)), gr.update(visible=True), shown)
 
     def revoke_key(self, key_id: Any, request: gr.Request) -> tuple:
         user = self.require_user(request)
@@ -229,7 +230,7 @@ class AccountHandlers:
         except UserError as exc:
             raise gr.Error(localize(str(exc), lang), print_exception=False) from None
         gr.Info(text("account.revoked", lang))
-        return (*self._overview(user, lang), gr.update(value="", visible=False))
+        return (*self._overview(user, lang), gr.update(visible=True), gr.update(value="", visible=False))
 
 
 def build_signin_bar(accounts: Accounts) -> tuple:
@@ -246,7 +247,7 @@ def build_signin_bar(accounts: Accounts) -> tuple:
     with gr.Row(visible=False, elem_id="user-bar", equal_height=True) as user_bar:
         who = gr.Markdown(elem_id="signed-in-as")
         sign_out = gr.Button(t("account.sign_out"), size="sm", scale=0, elem_id="sign-out")
-    sign_out.click(None, js=POST_TO.format(path="/auth/logout"))
+    sign_out.click(None, js=POST_TO.format(path="/auth/logout", next="/"))
     return guest_bar, user_bar, who, email, send, status
 
 
@@ -254,29 +255,30 @@ def build_account_tab(handlers: AccountHandlers) -> gr.Tab:
     """Call inside gr.Blocks."""
     with gr.Tab(t("account.tab"), elem_id="account-tab") as tab:
         about = gr.Markdown(elem_id="account-about")
-        gr.Markdown(t("account.where"))
-        # headers come with the rows, in the visitor's language (the tab's select fills both)
-        sessions = gr.Dataframe(headers=[""] * len(SESSION_COLUMNS), interactive=False, elem_id="account-sessions")
-        with gr.Row():
-            here = gr.Button(t("account.sign_out_here"), size="sm", scale=0, min_width=160, elem_id="sign-out-here")
-            everywhere = gr.Button(t("account.sign_out_everywhere"), size="sm", variant="stop", scale=0,
-                                   min_width=180, elem_id="sign-out-everywhere")
-        gr.Markdown(t("account.api_keys"))
-        keys = gr.Dataframe(headers=[""] * len(KEY_COLUMNS), interactive=False, elem_id="api-keys")
-        with gr.Row(equal_height=False):
-            key_name = gr.Textbox(label=t("account.key_name"), placeholder=t("account.key_name_placeholder"),
-                                  elem_id="key-name")
-            create = gr.Button(t("account.create_key"), scale=0, min_width=160, elem_id="create-key")
-        new_key = gr.Textbox(label=t("account.new_key"), visible=False,
-                             interactive=False, buttons=["copy"], elem_id="new-key")
-        with gr.Row(equal_height=False):
-            to_revoke = gr.Dropdown(label=t("account.key_to_revoke"), choices=[], elem_id="key-to-revoke")
-            revoke = gr.Button(t("account.revoke"), variant="stop", scale=0, min_width=160, elem_id="revoke-key")
+        with gr.Column(visible=False) as signed_in_parts:  # a guest sees only the sign-in prompt above
+            gr.Markdown(t("account.where"))
+            # headers come with the rows, in the visitor's language (the tab's select fills both)
+            sessions = gr.Dataframe(headers=[""] * len(SESSION_COLUMNS), interactive=False, elem_id="account-sessions")
+            with gr.Row():
+                here = gr.Button(t("account.sign_out_here"), size="sm", scale=0, min_width=160, elem_id="sign-out-here")
+                everywhere = gr.Button(t("account.sign_out_everywhere"), size="sm", variant="stop", scale=0,
+                                       min_width=180, elem_id="sign-out-everywhere")
+            gr.Markdown(t("account.api_keys"))
+            keys = gr.Dataframe(headers=[""] * len(KEY_COLUMNS), interactive=False, elem_id="api-keys")
+            with gr.Row(equal_height=False):
+                key_name = gr.Textbox(label=t("account.key_name"), placeholder=t("account.key_name_placeholder"),
+                                      elem_id="key-name")
+                create = gr.Button(t("account.create_key"), scale=0, min_width=160, elem_id="create-key")
+            new_key = gr.Textbox(label=t("account.new_key"), visible=False,
+                                 interactive=False, buttons=["copy"], elem_id="new-key")
+            with gr.Row(equal_height=False):
+                to_revoke = gr.Dropdown(label=t("account.key_to_revoke"), choices=[], elem_id="key-to-revoke")
+                revoke = gr.Button(t("account.revoke"), variant="stop", scale=0, min_width=160, elem_id="revoke-key")
 
-    overview = [about, sessions, keys, to_revoke]
+    overview = [about, sessions, keys, to_revoke, signed_in_parts]
     tab.select(handlers.overview, None, overview, api_visibility="private")
     create.click(handlers.create_key, key_name, [*overview, new_key], api_visibility="private")
     revoke.click(handlers.revoke_key, to_revoke, [*overview, new_key], api_visibility="private")
-    here.click(None, js=POST_TO.format(path="/auth/logout"))
-    everywhere.click(None, js=POST_TO.format(path="/auth/logout-all"))
+    here.click(None, js=POST_TO.format(path="/auth/logout", next="/"))
+    everywhere.click(None, js=POST_TO.format(path="/auth/logout-all", next="/"))
     return tab

@@ -154,4 +154,4 @@ def build_my_data(handlers: MyDataHandlers, tab: gr.Tab) -> None:
     change.click(handlers.change_email, new_email, email_status, api_visibility="private")
     # Only a deletion that went through signs the browser out (the session is already gone on the server).
     delete.click(handlers.delete, confirm, deleted, api_visibility="private") \
-        .success(None, js=POST_TO.format(path="/auth/logout"))
+        .success(None, js=POST_TO.format(path="/auth/logout", next="/account/deleted"))

@@ -288,7 +288,8 @@ def test_deleting_in_the_browser_signs_out_and_the_account_is_gone(browser, live
 
     page.fill("#delete-confirm input", user.email)
     page.click("#delete-account")
-    page.wait_for_selector("#signin-bar", state="visible", timeout=TIMEOUT_MS)  # signed out, back as a guest
+    page.wait_for_selector("#deleted", timeout=TIMEOUT_MS)  # signed out, on a page that says what was deleted
+    assert "e-mail address and your name are erased" in page.inner_text("#deleted")
     assert live_app.studio.accounts.users.get(user.id) is None
     assert not [c for c in context.cookies() if c["name"] == "studio_session"]
     context.close()
