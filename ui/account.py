@@ -28,6 +28,7 @@ STRINGS = {
         "account.or_email": "or get a link by e-mail:",
         "account.continue_with": "Continue with {provider}",
         "account.email_placeholder": "you@example.com",
+        "account.email_label": "Your e-mail address",
         "account.send_link": "Email me a sign-in link",
         "account.signed_in_as": "Signed in as **{email}**",
         "account.sign_out": "Sign out",
@@ -69,6 +70,7 @@ STRINGS = {
         "account.or_email": "eller få en länk via e-post:",
         "account.continue_with": "Fortsätt med {provider}",
         "account.email_placeholder": "du@exempel.se",
+        "account.email_label": "Din e-postadress",
         "account.send_link": "Mejla mig en inloggningslänk",
         "account.signed_in_as": "Inloggad som **{email}**",
         "account.sign_out": "Logga ut",
@@ -238,9 +240,9 @@ def build_signin_bar(accounts: Accounts) -> tuple:
     with gr.Group(visible=True, elem_id="signin-bar") as guest_bar:
         gr.HTML(provider_links(accounts), js_on_load=NEXT_JS, elem_id="signin-providers", padding=True)
         with gr.Row(equal_height=False):
-            email = gr.Textbox(
-                placeholder=t("account.email_placeholder"), show_label=False, container=False, scale=3, lines=1,
-                max_lines=1, elem_id="signin-email",
+            email = gr.Textbox(  # the label is not shown, but screen readers read it (else: "Textbox")
+                label=t("account.email_label"), placeholder=t("account.email_placeholder"), show_label=False,
+                container=False, scale=3, lines=1, max_lines=1, type="email", elem_id="signin-email",
             )
             send = gr.Button(t("account.send_link"), scale=1, min_width=200, elem_id="signin-send")
     status = gr.Markdown(elem_id="signin-status")

@@ -72,12 +72,19 @@ STRINGS = {
     },
 }
 CSS = """
+/* WCAG AA contrast (axe-core): the theme's orange and red buttons and its grey footer text are too pale */
+.gradio-container { --button-primary-background-fill: #c2410c !important;
+  --button-primary-background-fill-hover: #9a3412 !important; --button-primary-text-color: #fff !important;
+  --button-cancel-background-fill: #b91c1c !important; --button-cancel-background-fill-hover: #991b1b !important;
+  --button-cancel-text-color: #fff !important; }
+footer, footer a, footer button, .settings, input.subdued, #photo .or { color: #4b5563 !important; }
 #header { align-items: center; gap: 0.5em; }
 #brand h1 { margin: 0; font-size: 1.6em; }
 #brand p { margin: 0.1em 0 0; color: var(--body-text-color-subdued); }
 #account-strip { align-items: center; justify-content: flex-end; gap: 0.5em; flex-wrap: wrap; }
 #balance { text-align: right; }
-#demo-banner { background: var(--color-accent-soft); border-radius: 8px; padding: 0.4em 1em; }
+#demo-banner { background: #fff4e5; border-radius: 8px; padding: 0.4em 1em; }
+#demo-banner, #demo-banner * { color: #1f2937 !important; }
 .studio-download { display: inline-block; padding: 0.4em 0.9em; border-radius: 8px;
                    border: 1px solid var(--border-color-primary); text-decoration: none; }
 .signin-providers { display: flex; gap: 0.5em; flex-wrap: wrap; align-items: center; }
