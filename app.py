@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from ui.i18n import i18n
     from ui.studio import CSS, build_studio
+    from ui.studio import HEAD as STUDIO_HEAD
     from ui.upload_route import add_upload_route
 
     registry.check_settings(settings)  # names of operations and models: a typo fails here, not at the first run
@@ -163,7 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     demo.queue(max_size=settings.queue_max_size)
     # The page's <head> as one string, shown from the first paint: the cookie banner and the analytics loader
     # (empty without GA_MEASUREMENT_ID). Other head parts join here; the language cannot (see ui/page_language.py).
-    head = analytics_head(settings)
+    head = analytics_head(settings) + STUDIO_HEAD  # the banner and analytics; keys, leaving, sign-in elsewhere
     app = gr.mount_gradio_app(
         app, demo, path="/",
         css=CSS, footer_links=["settings"], run_history=False, mcp_server=False,  # the API page is /developers

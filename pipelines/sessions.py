@@ -212,11 +212,13 @@ class SessionStore:
         if not token or len(token) > 100:
             return None
         with self._lock:
+            previous = next((sid for sid, t in self._tokens.items() if t == token and sid != session_id), None)
             self._tokens[session_id] = token
+            if previous is not None:  # the old page's unload has not arrived yet: its pictures are still live
+                self.drop(previous)
             until, parked = self._parked.get(token, (0.0, None))
-            if parked is None or until < time.monotonic():
-                return None
-            if parked.visitor.user_id not in (None, visitor.user_id):  # another user's: stays theirs, then goes
+            if parked is None or until < time.monotonic() or parked.visitor.user_id not in (None, visitor.user_id):
+                self.get(session_id, visitor)  # nothing to bring back (or another user's): the tab starts empty
                 return None
             del self._parked[token]
             parked.visitor, parked.last_seen = visitor, time.monotonic()
@@ -294,11 +296,10 @@ class SessionStore:
             limit = self.anonymous_idle_s if session.visitor.anonymous else self.idle_s
             if now - session.last_seen > limit and session.running is None:
                 del self._sessions[key]
+                if not any(other[0] == key[0] for other in self._sessions):
+                    self._tokens.pop(key[0], None)
                 if session.entries:
                     self._remember(key, EXPIRED)
-        live = {session_id for session_id, _user in self._sessions}
-        for session_id in [s for s in self._tokens if s not in live]:
-            del self._tokens[session_id]
 
 
 _last_release = 0.0

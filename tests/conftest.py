@@ -344,7 +344,7 @@ def browser():
 
 def watched_page(browser, **context_options) -> Iterator:
     """A fresh browser tab in its own context; any uncaught error in the page fails the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_options})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -104,10 +104,18 @@ body.studio-running #cancel { display: inline-flex !important; }  /* Gradio also
 #examples-row button { flex: 0 0 auto; min-width: 0; }
 #shortcuts { font-size: var(--text-sm); color: var(--body-text-color-subdued); }
 #developers-link { text-align: center; font-size: var(--text-sm); }
-/* every tab reachable on a phone: the tab bar wraps instead of hiding tabs behind "…" */
-.tab-wrapper .tab-container { flex-wrap: wrap; height: auto; }
-.tab-wrapper .overflow-menu { display: none; }
+.studio-hidden { display: none !important; }
+/* every tab reachable on a phone: the tabs Gradio would hide behind "…" show in the bar, which wraps */
+.tab-wrapper { flex-wrap: wrap; height: auto !important; }
+.tab-wrapper .overflow-menu > button { display: none !important; }
+.tab-wrapper .overflow-menu, .tab-wrapper .overflow-dropdown { display: contents !important; }
+.tab-wrapper .overflow-dropdown button { display: inline-block !important; width: auto !important;
+  padding: var(--size-1) var(--size-3) !important; font-size: var(--section-header-text-size);
+  color: var(--body-text-color) !important; background: none !important; }
 @media (max-width: 640px) {
+  #header { flex-direction: column; align-items: stretch; }
+  #header > * { min-width: 0 !important; width: 100%; }
+  #brand p { font-size: var(--text-sm); }
   #run-row { position: fixed; left: 0; right: 0; bottom: 0; z-index: 50; margin: 0; padding: 0.5em;
              background: var(--background-fill-primary); box-shadow: 0 -2px 8px rgba(0, 0, 0, 0.15); }
   .gradio-container { padding-bottom: 5em !important; }
@@ -134,9 +142,10 @@ HEAD = """
   document.addEventListener('click', (e) => {
     if (e.target.closest && e.target.closest('a.signin-provider, #language-switch button')) window.studioLeaving = true;
   }, true);
+  window.studioAsksBeforeLeaving = () =>
+    document.querySelectorAll('#history .thumbnail-item').length > 1 && !window.studioLeaving;
   window.addEventListener('beforeunload', (e) => {
-    const work = document.querySelectorAll('#history .thumbnail-item').length > 1;
-    if (work && !window.studioLeaving) { e.preventDefault(); e.returnValue = ''; }
+    if (window.studioAsksBeforeLeaving()) { e.preventDefault(); e.returnValue = ''; }
   });
   // The e-mailed link opens in another tab; that tab says so here, and this one picks up the session.
   window.addEventListener('storage', (e) => {
@@ -256,7 +265,8 @@ def build_studio(studio: Studio) -> gr.Blocks:
         gr.HTML(f'<a href="/developers">{in_every_language("studio.developers")}</a>', elem_id="developers-link")
         add_api_endpoints(studio, account)
         carry = gr.Textbox(visible=False)
-        signed_in_elsewhere = gr.Button(visible=False, elem_id="signed-in-elsewhere")
+        # clicked by HEAD's script (so rendered, but never shown): a sign-in in another tab happened
+        signed_in_elsewhere = gr.Button(elem_id="signed-in-elsewhere", elem_classes=["studio-hidden"])
 
         page = handlers.page = Page(
             operation=operation, controls=controls, op_help=op_help, advanced=advanced, canvas=canvas,

@@ -19,7 +19,7 @@ class StudioPage:
     @staticmethod
     def wait_until_loaded(page) -> None:
         """The page is up and the server has priced the Run button ("Run · 4 credits"), in the page's language."""
-        page.wait_for_selector("#photo input[type=file]", state="attached", timeout=TIMEOUT_MS)
+        page.wait_for_selector("#run", state="attached", timeout=TIMEOUT_MS)
         page.wait_for_function("document.querySelector('#run').innerText.includes('·')", timeout=TIMEOUT_MS)
 
     def upload(self, path: Path) -> None:
