@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from itsdangerous import BadData, URLSafeSerializer
 from starlette.responses import Response
 
+from auth.cookies import partition_last_cookie
 from config import Settings
 from policy.consents import ANALYTICS, Consent, Consents
 
@@ -75,7 +76,7 @@ def set_choice_cookie(response: Response, settings: Settings, analytics: bool) -
         COOKIE_NAME, sign_choice(settings, analytics), max_age=MAX_AGE_S, path="/", httponly=True,
         secure=settings.cookie_secure, samesite=settings.cookie_samesite,
     )
-    _partition_last_cookie(response, settings)
+    partition_last_cookie(response, settings)
 
 
 def expire_analytics_cookies(
@@ -117,9 +118,3 @@ def _is_ip(host: str) -> bool:
         return False
     return True
 
-
-def _partition_last_cookie(response: Response, settings: Settings) -> None:
-    """In a third-party iframe (SameSite=None) ask for a partitioned cookie (CHIPS), as auth/routes.py does."""
-    if settings.cookie_samesite == "none":
-        name, value = response.raw_headers[-1]  # Python < 3.14 cannot write the attribute itself
-        response.raw_headers[-1] = (name, value + b"; Partitioned")

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from auth.accounts import Accounts
+from auth.cookies import expire_session_cookie
 from auth.dependency import CallerDependencies, signed_in_or_401
 from policy.acceptance import PolicyAcceptance
 from policy.data_rights import DataRights, DeletionRefused
@@ -61,8 +62,7 @@ def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcce
         except DeletionRefused as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
         response = JSONResponse({"deleted": deleted})
-        response.delete_cookie(settings.session_cookie_name, path="/", secure=settings.cookie_secure,
-                               httponly=True, samesite=settings.cookie_samesite)
+        expire_session_cookie(response, settings)
         return response
 
     @router.get("/policy")
