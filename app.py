@@ -53,6 +53,7 @@ from store.db import create_engine, migrate
 from store.usage import UsageLog
 from ui.page_language import PageLanguage
 from ui.uploads import prepare_temp_dir
+from web.proxies import ProxyHeaders
 
 log = logging.getLogger("studio")
 
@@ -153,7 +154,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     demo = build_studio(studio)
     add_upload_route(app, demo, upload_root, settings.max_upload_bytes, identify)
-    app.add_middleware(TransportSecurity, https=settings.is_https)  # added last: outermost, every response
+    app.add_middleware(TransportSecurity, https=settings.is_https)  # every response, the edge's refusals included
+    # Added last, so outermost: everything inside sees the caller's address and scheme as our proxies gave them.
+    app.add_middleware(ProxyHeaders, trusted=settings.trusted_proxies, hops=settings.trusted_proxy_hops)
     # Every FastAPI route goes above this line: Gradio mounted at "/" shadows later ones.
     demo.queue(max_size=settings.queue_max_size)
     # The page's <head> as one string, shown from the first paint: the cookie banner and the analytics loader
@@ -185,7 +188,7 @@ def main() -> None:
     uvicorn.run(
         app, host=settings.host, port=settings.port, access_log=settings.access_log,
         log_config=None,  # uvicorn's records go through the root handler, in LOG_FORMAT
-        proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
+        proxy_headers=False,  # web/proxies.py reads X-Forwarded-For/-Proto (TRUSTED_PROXIES, TRUSTED_PROXY_HOPS)
     )
 
 

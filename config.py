@@ -51,7 +51,10 @@ class Settings(BaseSettings):
     magic_link_minutes: int = 15
     magic_link_per_address_per_hour: int = 5
     magic_link_per_ip_per_hour: int = 20
-    trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For/-Proto to believe ("*" behind Spaces)
+    trusted_proxies: str = "127.0.0.1"  # the peers whose X-Forwarded-For/-Proto to believe ("*": any peer)
+    # How many proxies of ours stand in front and append to X-Forwarded-For: the caller is the entry that
+    # many from the right (never the leftmost, which the client writes). 0: the headers are not believed.
+    trusted_proxy_hops: int = Field(default=0, ge=0)
     oauth_timeout_s: float = 10.0
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
