@@ -17,9 +17,10 @@ from starlette.concurrency import run_in_threadpool
 
 from auth.accounts import Accounts
 from auth.cookies import expire_session_cookie
-from auth.dependency import CallerDependencies, signed_in_or_401
+from auth.dependency import CallerDependencies
 from policy.acceptance import PolicyAcceptance
 from policy.data_rights import DataRights, DeletionRefused
+from policy.json_body import read_json
 
 ONLY_YOURS = "You can only export or delete your own data."
 
@@ -46,15 +47,12 @@ def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcce
         )
 
     @router.post("/delete")
-    async def delete(request: Request, caller_id: int | None = Depends(caller.user_id_or_none)) -> Response:
-        try:
-            body = await request.json()
-        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than json recurses
-            body = None
+    async def delete(request: Request, me: int = Depends(caller.user_id)) -> Response:
+        """The caller is known (401 otherwise) before the body is read: a guest's body is never taken in."""
+        body = await read_json(request)
         if not isinstance(body, dict) or not isinstance(body.get("confirm_email"), str):
             return JSONResponse({"error": 'Send JSON {"confirm_email": "<your address>"} to confirm.'},
                                 status_code=400)
-        me = signed_in_or_401(caller_id)  # after the body, as a guest's malformed request is answered 400
         named = body.get("user_id")
         only_yours(me, None if named is None else str(named))
         try:
@@ -77,10 +75,7 @@ def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcce
 
     @router.post("/accept-policy")
     async def accept_policy(request: Request, me: int = Depends(caller.user_id)) -> Response:
-        try:
-            body = await request.json()
-        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than json recurses
-            body = None
+        body = await read_json(request)
         version = body.get("version") if isinstance(body, dict) else None
         if version != acceptance.version:
             return JSONResponse({"error": f"Read the current policy and terms at GET /account/policy, then send "

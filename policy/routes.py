@@ -12,7 +12,6 @@ POST /consent/cookies {"analytics": bool}
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
@@ -30,8 +29,8 @@ from policy.cookies import (
     expire_analytics_cookies,
     set_choice_cookie,
 )
+from policy.json_body import UNREADABLE, read_json
 
-MAX_BODY_BYTES = 1024
 EXAMPLE = 'Send {"analytics": true} to allow analytics cookies or {"analytics": false} for essential cookies only.'
 
 
@@ -66,14 +65,8 @@ def consent_router(accounts: Accounts, consents: Consents) -> APIRouter:
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != "application/json":
             return refuse(415, f"The choice must be sent as JSON (Content-Type: application/json). {EXAMPLE}")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                return refuse(413, f"The request is too large for a cookie choice. {EXAMPLE}")
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: a kilobyte of "[" nests deeper than json allows
+        data = await read_json(request)  # a kilobyte at most (web/limits.py)
+        if data is UNREADABLE:
             return refuse(400, f"The request body is not valid JSON. {EXAMPLE}")
         if not isinstance(data, dict) or set(data) != {"analytics"} or not isinstance(data["analytics"], bool):
             return refuse(422, f"The choice was not understood. {EXAMPLE}")
