@@ -54,6 +54,7 @@ from store.usage import UsageLog
 from ui.page_language import PageLanguage
 from ui.uploads import prepare_temp_dir
 from web.limits import BodyLimit, body_limits
+from web.origins import CrossSiteGuard
 from web.proxies import ProxyHeaders
 
 log = logging.getLogger("studio")
@@ -157,6 +158,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_upload_route(app, demo, upload_root, settings.max_upload_bytes, identify)
     # The edge, innermost first. Every refusal it makes passes TransportSecurity; ProxyHeaders runs before all.
     app.add_middleware(BodyLimit, limits=body_limits(settings))  # bodies counted as they stream in, refused past it
+    app.add_middleware(  # writes only from our own pages (and ALLOWED_ORIGINS); CORS only for ALLOWED_ORIGINS
+        CrossSiteGuard, public_url=settings.public_url, allowed_origins=settings.allowed_origins,
+        brand=settings.brand_name,
+    )
     app.add_middleware(TransportSecurity, https=settings.is_https)  # every response, the edge's refusals included
     # Added last, so outermost: everything inside sees the caller's address and scheme as our proxies gave them.
     app.add_middleware(ProxyHeaders, trusted=settings.trusted_proxies, hops=settings.trusted_proxy_hops)

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     magic_link_minutes: int = 15
     magic_link_per_address_per_hour: int = 5
     magic_link_per_ip_per_hour: int = 20
+    # Other sites' origins (https://example.com) that may embed the app and call it with the visitor's cookies:
+    # they may post, and read the answers (CORS). The app's own origin (PUBLIC_URL's, or the request's) always may.
+    allowed_origins: CommaList = []
     trusted_proxies: str = "127.0.0.1"  # the peers whose X-Forwarded-For/-Proto to believe ("*": any peer)
     # How many proxies of ours stand in front and append to X-Forwarded-For: the caller is the entry that
     # many from the right (never the leftmost, which the client writes). 0: the headers are not believed.
@@ -135,7 +138,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "trust_remote_code_models", "prices", "creem_packs", "creem_subscriptions",
-        "moderation_blocklist", "data_keys", "admin_emails", mode="before",
+        "moderation_blocklist", "data_keys", "admin_emails", "allowed_origins", mode="before",
     )
     @classmethod
     def _split_commas(cls, value: object) -> object:

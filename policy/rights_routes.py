@@ -20,7 +20,7 @@ from auth.cookies import expire_session_cookie
 from auth.dependency import CallerDependencies
 from policy.acceptance import PolicyAcceptance
 from policy.data_rights import DataRights, DeletionRefused
-from policy.json_body import read_json
+from policy.json_body import declared_json, read_json
 
 ONLY_YOURS = "You can only export or delete your own data."
 
@@ -29,6 +29,11 @@ def only_yours(me: int, named: str | None) -> None:
     """A request that names a user must name the caller: 403 otherwise, whatever the id."""
     if named not in (None, "", str(me)):
         raise HTTPException(status_code=403, detail=ONLY_YOURS)
+
+
+def not_json(example: str) -> Response:
+    """415: see policy/json_body.py for why the type matters."""
+    return JSONResponse({"error": f"Send JSON with Content-Type: application/json, e.g. {example}."}, status_code=415)
 
 
 def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcceptance) -> APIRouter:
@@ -49,6 +54,8 @@ def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcce
     @router.post("/delete")
     async def delete(request: Request, me: int = Depends(caller.user_id)) -> Response:
         """The caller is known (401 otherwise) before the body is read: a guest's body is never taken in."""
+        if not declared_json(request):
+            return not_json('{"confirm_email": "<your address>"}')
         body = await read_json(request)
         if not isinstance(body, dict) or not isinstance(body.get("confirm_email"), str):
             return JSONResponse({"error": 'Send JSON {"confirm_email": "<your address>"} to confirm.'},
@@ -75,6 +82,8 @@ def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcce
 
     @router.post("/accept-policy")
     async def accept_policy(request: Request, me: int = Depends(caller.user_id)) -> Response:
+        if not declared_json(request):
+            return not_json(f'{{"version": "{acceptance.version}"}}')
         body = await read_json(request)
         version = body.get("version") if isinstance(body, dict) else None
         if version != acceptance.version:
