@@ -332,6 +332,7 @@ def live_app(settings, app_logs, creem) -> Iterator[LiveApp]:
 # ------------------------------------------------------------------ a real browser
 
 CHROMIUM = "/usr/bin/chromium"
+CSP_VIOLATIONS: list[str] = []  # what Chromium said about the Content-Security-Policy, in any tab of any test
 
 
 @pytest.fixture(scope="session")
@@ -346,9 +347,30 @@ def browser():
               "--no-first-run", "--disable-sync",
               "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],  # a test-pattern webcam
     )
+    new_context = browser.new_context
+
+    def watched_context(**options):
+        """Every context reports what the Content-Security-Policy refused (no_csp_violations checks)."""
+        context = new_context(**options)
+        context.on("console", lambda message: CSP_VIOLATIONS.append(f"{message.page and message.page.url}: "
+                                                                    f"{message.text}")
+                   if "Content Security Policy" in message.text else None)
+        return context
+
+    browser.new_context = watched_context
     yield browser
     browser.close()
     playwright.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request) -> Iterator[None]:
+    """Every flow a test drives in Chromium runs under the app's Content-Security-Policy without one refusal."""
+    CSP_VIOLATIONS.clear()
+    yield
+    if "browser" in request.fixturenames:
+        found, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+        assert not found, f"the Content-Security-Policy refused: {found}"
 
 
 def watched_page(browser, **context_options) -> Iterator:
