@@ -7,6 +7,7 @@ configuration. Outside development the class refuses to start with default secre
 from __future__ import annotations
 
 import os
+import re
 import string
 from datetime import date
 from functools import cached_property
@@ -20,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 DEFAULT_SECRET = "change-me"  # noqa: S105 - a placeholder that production refuses
 
 CommaList = Annotated[list[str], NoDecode]
+ORIGIN = re.compile(r"^https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -145,6 +147,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_only(cls, value: list[str]) -> list[str]:
+        """Each entry goes into headers as it is (CORS, frame-ancestors): scheme://host[:port] and nothing else."""
+        origins = [origin.lower().rstrip("/") for origin in value]
+        for origin in origins:
+            if not ORIGIN.match(origin):
+                raise ValueError(f"ALLOWED_ORIGINS: {origin!r} is not an origin like https://example.com")
+        return origins
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

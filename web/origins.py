@@ -53,12 +53,7 @@ class CrossSiteGuard:
     def __init__(self, app: ASGIApp, *, public_url: str | None, allowed_origins: list[str], brand: str) -> None:
         self.app = app
         self.own = normalized_origin(public_url) if public_url else None
-        self.embedders = set()
-        for origin in allowed_origins:
-            normalized = normalized_origin(origin)
-            if normalized is None:
-                raise ValueError(f"ALLOWED_ORIGINS: {origin!r} is not an origin like https://example.com")
-            self.embedders.add(normalized)
+        self.embedders = {normalized_origin(origin) for origin in allowed_origins} - {None}  # checked by Settings
         self.refusal = FOREIGN.format(brand=brand)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -89,9 +89,14 @@ def test_preflights_are_answered_for_named_origins_only():
     assert allowed.headers["access-control-allow-headers"] == "content-type"
 
 
-def test_a_mistyped_allowed_origin_fails_the_start():
+@pytest.mark.parametrize("value", ["partner.example", "https://partner.example/path", "ftp://partner.example",
+                                   "https://partner.example; script-src *", "https://*.example"])
+def test_a_mistyped_allowed_origin_fails_the_start(tmp_path, value):
+    """The entries go into headers as they are (CORS, frame-ancestors), so nothing but an origin is taken."""
     with pytest.raises(ValueError, match="ALLOWED_ORIGINS"):
-        CrossSiteGuard(gradio_like, public_url=None, allowed_origins=["partner.example"], brand="Studio")
+        make_settings(tmp_path, tmp_path, allowed_origins=f"https://fine.example,{value}")
+    assert make_settings(tmp_path, tmp_path, allowed_origins="HTTPS://Partner.example:8443/ , http://[::1]:80"
+                         ).allowed_origins == ["https://partner.example:8443", "http://[::1]:80"]
 
 
 # ------------------------------------------------------------------ an attacker's page, in Chromium
