@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests import samples
-from tests.ui.studio_page import StudioPage
+from tests.ui.studio_page import TIMEOUT_MS, StudioPage
 
 
 @pytest.fixture
@@ -73,12 +73,17 @@ def test_continue_editing_from_an_earlier_result(studio, photo):
 
 
 def test_the_picker_shows_what_each_operation_needs(studio):
+    def shown(selector: str, state: str = "visible") -> None:  # the server answers the choice: on a busy machine, late
+        studio.page.wait_for_selector(selector, state=state, timeout=TIMEOUT_MS)
+
     studio.choose("Extend")
-    assert studio.page.is_visible("text=By (% of the side)")
+    shown("text=By (% of the side)")
     studio.choose("Upscale")
-    assert studio.page.is_visible("text=Scale") and not studio.page.is_visible("#prompt")
+    shown("text=Scale")
+    shown("#prompt", "hidden")
     studio.choose("Inpaint")
-    assert studio.page.is_visible("#painter") and studio.page.is_visible("#prompt")
+    shown("#painter")
+    shown("#prompt")
 
 
 def test_errors_read_as_sentences(studio, photo):
