@@ -26,7 +26,7 @@ from billing.ledger import Ledger
 from billing.moderation import Moderation
 from billing.paid_runs import PaidRuns
 from billing.payments import Payments
-from billing.routes import billing_router
+from billing.routes import WATCH_BALANCE, billing_router
 from billing.sweeper import Periodic, Sweeper, usage_retention
 from config import Settings
 from monitoring import logs
@@ -43,6 +43,7 @@ from pipelines.sessions import SessionStore
 from policy.acceptance import PolicyAcceptance
 from policy.analytics import head_html as analytics_head
 from policy.consents import Consents
+from policy.cookies import analytics_check
 from policy.data_rights import DataRights
 from policy.documents import Documents
 from policy.rights_routes import rights_router
@@ -55,6 +56,10 @@ from store.usage import UsageLog
 from ui.developers import developers_router
 from ui.page_language import PageLanguage
 from ui.uploads import prepare_temp_dir
+from web.headers import PageSecurity
+from web.limits import BodyLimit, body_limits
+from web.origins import CrossSiteGuard
+from web.proxies import ProxyHeaders
 
 log = logging.getLogger("studio")
 
@@ -159,12 +164,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     demo = build_studio(studio)
     add_upload_route(app, demo, upload_root, settings.max_upload_bytes, identify)
-    app.add_middleware(TransportSecurity, https=settings.is_https)  # added last: outermost, every response
-    # Every FastAPI route goes above this line: Gradio mounted at "/" shadows later ones.
-    demo.queue(max_size=settings.queue_max_size)
+    # The edge, innermost first. Every refusal it makes passes TransportSecurity; ProxyHeaders runs before all.
+    app.add_middleware(BodyLimit, limits=body_limits(settings))  # bodies counted as they stream in, refused past it
+    app.add_middleware(  # writes only from our own pages (and ALLOWED_ORIGINS); CORS only for ALLOWED_ORIGINS
+        CrossSiteGuard, public_url=settings.public_url, allowed_origins=settings.allowed_origins,
+        brand=settings.brand_name,
+    )
     # The page's <head> as one string, shown from the first paint: the cookie banner and the analytics loader
     # (empty without GA_MEASUREMENT_ID). Other head parts join here; the language cannot (see ui/page_language.py).
     head = analytics_head(settings) + STUDIO_HEAD  # the banner and analytics; keys, leaving, sign-in elsewhere
+    app.add_middleware(  # Content-Security-Policy (a nonce per request; Google's hosts after consent), framing
+        PageSecurity, settings=settings, inline_scripts=(head, WATCH_BALANCE),
+        analytics_accepted=analytics_check(settings, consents, accounts),
+    )
+    app.add_middleware(TransportSecurity, https=settings.is_https)  # every response, the edge's refusals included
+    # Added last, so outermost: everything inside sees the caller's address and scheme as our proxies gave them.
+    app.add_middleware(ProxyHeaders, trusted=settings.trusted_proxies, hops=settings.trusted_proxy_hops)
+    # Every FastAPI route goes above this line: Gradio mounted at "/" shadows later ones.
+    demo.queue(max_size=settings.queue_max_size)
     app = gr.mount_gradio_app(
         app, demo, path="/",
         css=CSS, footer_links=["settings"], run_history=False, mcp_server=False,  # the API page is /developers
@@ -208,7 +225,7 @@ def main() -> None:
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, access_log=settings.access_log,
         log_config=None,  # uvicorn's records go through the root handler, in LOG_FORMAT
-        proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
+        proxy_headers=False,  # web/proxies.py reads X-Forwarded-For/-Proto (TRUSTED_PROXIES, TRUSTED_PROXY_HOPS)
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     StudioServer(config, app.state.studio).run()

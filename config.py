@@ -7,6 +7,7 @@ configuration. Outside development the class refuses to start with default secre
 from __future__ import annotations
 
 import os
+import re
 import string
 from datetime import date
 from functools import cached_property
@@ -20,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 DEFAULT_SECRET = "change-me"  # noqa: S105 - a placeholder that production refuses
 
 CommaList = Annotated[list[str], NoDecode]
+ORIGIN = re.compile(r"^https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -52,7 +54,13 @@ class Settings(BaseSettings):
     magic_link_minutes: int = 15
     magic_link_per_address_per_hour: int = 5
     magic_link_per_ip_per_hour: int = 20
-    trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For/-Proto to believe ("*" behind Spaces)
+    # Other sites' origins (https://example.com) that may embed the app and call it with the visitor's cookies:
+    # they may post, and read the answers (CORS). The app's own origin (PUBLIC_URL's, or the request's) always may.
+    allowed_origins: CommaList = []
+    trusted_proxies: str = "127.0.0.1"  # the peers whose X-Forwarded-For/-Proto to believe ("*": any peer)
+    # How many proxies of ours stand in front and append to X-Forwarded-For: the caller is the entry that
+    # many from the right (never the leftmost, which the client writes). 0: the headers are not believed.
+    trusted_proxy_hops: int = Field(default=0, ge=0)
     oauth_timeout_s: float = 10.0
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
@@ -133,13 +141,23 @@ class Settings(BaseSettings):
 
     @field_validator(
         "trust_remote_code_models", "prices", "creem_packs", "creem_subscriptions",
-        "moderation_blocklist", "data_keys", "admin_emails", mode="before",
+        "moderation_blocklist", "data_keys", "admin_emails", "allowed_origins", mode="before",
     )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_only(cls, value: list[str]) -> list[str]:
+        """Each entry goes into headers as it is (CORS, frame-ancestors): scheme://host[:port] and nothing else."""
+        origins = [origin.lower().rstrip("/") for origin in value]
+        for origin in origins:
+            if not ORIGIN.match(origin):
+                raise ValueError(f"ALLOWED_ORIGINS: {origin!r} is not an origin like https://example.com")
+        return origins
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

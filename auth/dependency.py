@@ -40,8 +40,11 @@ class CallerDependencies:
             raise HTTPException(status_code=401, detail=BAD_KEY, headers={"WWW-Authenticate": "Bearer"}) from None
 
     async def user_id(self, request: Request) -> int:
-        """The caller's user id; nobody signed in answers 401."""
-        return signed_in_or_401(await self.user_id_or_none(request))
+        """The caller's user id; nobody signed in answers 401 (before a route reads its body)."""
+        user_id = await self.user_id_or_none(request)
+        if user_id is None:
+            raise HTTPException(status_code=401, detail=SIGN_IN)
+        return user_id
 
     async def gradio_username(self, request: Request) -> str:
         """Gradio's auth dependency, which must name the caller with a string.
@@ -55,13 +58,6 @@ class CallerDependencies:
         except InvalidApiKey:
             return GUEST
         return GUEST if user_id is None else f"user:{user_id}"
-
-
-def signed_in_or_401(user_id: int | None) -> int:
-    """For a route that checks something else before it needs the caller (POST /account/delete reads its body)."""
-    if user_id is None:
-        raise HTTPException(status_code=401, detail=SIGN_IN)
-    return user_id
 
 
 def make_auth_dependency(accounts: Accounts) -> Callable[[Request], Awaitable[str]]:

@@ -38,13 +38,18 @@ background: #f97316; color: white; font-size: 1em; cursor: pointer; text-decorat
 """
 
 
+# A sign-in link's token is in the page's address: no other site may see it as a referrer. Not "no-referrer",
+# which also blanks the Origin of the page's own form post, and web/origins.py refuses writes of unknown origin.
+REFERRER_POLICY = "same-origin"
+
+
 def page(brand: str, title: str, body: str, status: int = 200, lang: str = DEFAULT) -> HTMLResponse:
     return HTMLResponse(
         f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><meta name='viewport' "
         f"content='width=device-width, initial-scale=1'><title>{html.escape(title)} · {html.escape(brand)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>",
         status_code=status,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "Vary": "Cookie, Accept-Language"},
+        headers={"Cache-Control": "no-store", "Referrer-Policy": REFERRER_POLICY, "Vary": "Cookie, Accept-Language"},
     )
 
 

@@ -5,14 +5,13 @@ Every failure answers with a page that says what happened, and creates no sessio
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from auth import pages
 from auth.accounts import Accounts
+from auth.cookies import expire_session_cookie, set_session_cookie
 from auth.magic_links import CHANGE_EMAIL, LinkInvalid, TooManyRequests
 from auth.mailer import MailUnavailable
 from auth.providers import LABELS, SignInFailed, finish_sign_in
@@ -39,18 +38,8 @@ def auth_router(accounts: Accounts) -> APIRouter:
     def signed_in(user: User, request: Request, next_path: str) -> Response:
         token = accounts.start_session(user, request.headers.get("user-agent"))
         response = RedirectResponse(safe_next(next_path), status_code=303)
-        set_session_cookie(response, token)
+        set_session_cookie(response, settings, token)
         return response
-
-    def set_session_cookie(response: Response, token: str) -> None:
-        response.set_cookie(
-            settings.session_cookie_name, token,
-            max_age=int(timedelta(days=settings.session_max_days).total_seconds()),
-            path="/", httponly=True, secure=settings.cookie_secure, samesite=settings.cookie_samesite,
-        )
-        if settings.cookie_samesite == "none":  # a third-party iframe: ask for a partitioned cookie (CHIPS)
-            name, value = response.raw_headers[-1]  # Python < 3.14 cannot write the attribute itself
-            response.raw_headers[-1] = (name, value + b"; Partitioned")
 
     def explain(request: Request, title: str, text: str, status: int) -> Response:
         """A page that says what happened, in the visitor's language."""
@@ -58,8 +47,7 @@ def auth_router(accounts: Accounts) -> APIRouter:
 
     def signed_out(request: Request, next_path: str | None = None) -> Response:
         response = RedirectResponse(safe_next(next_path), status_code=303)
-        response.delete_cookie(settings.session_cookie_name, path="/", secure=settings.cookie_secure,
-                               httponly=True, samesite=settings.cookie_samesite)
+        expire_session_cookie(response, settings)
         return response
 
     # ------------------------------------------------------------------ Google and GitHub

@@ -15,7 +15,7 @@ from auth.dependency import CallerDependencies
 from billing.creem import valid_redirect
 from billing.ledger import Ledger
 from billing.payments import Payments
-from billing.webhooks import MAX_BODY_BYTES, WebhookRejected
+from billing.webhooks import WebhookRejected
 from kernel.language import request_language, translate
 
 log = logging.getLogger(__name__)
@@ -60,10 +60,10 @@ def billing_router(accounts: Accounts, ledger: Ledger, payments: Payments) -> AP
 
     @router.post("/webhooks/creem")
     async def creem_webhook(request: Request) -> Response:
-        """Verify, record, apply; 2xx only once the effect is committed, 5xx so Creem retries."""
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > MAX_BODY_BYTES:
-            return JSONResponse({"error": "body too large"}, status_code=413)
+        """Verify, record, apply; 2xx only once the effect is committed, 5xx so Creem retries.
+
+        The body is at most billing/webhooks.py's MAX_BODY_BYTES by the time it is read (web/limits.py).
+        """
         body = await request.body()
         try:
             outcome = await run_in_threadpool(

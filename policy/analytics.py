@@ -3,7 +3,8 @@
 Without GA_MEASUREMENT_ID there is nothing: no banner (essential cookies need no consent) and no
 script. With it, the script asks GET /consent/cookies for the verified choice on every page:
   - true: consent mode defaults to denied, is updated to grant analytics storage only, then
-    gtag.js is added (the only request to Google, and only now);
+    gtag.js is added (the only request to Google, and only now; accepting in the banner reloads the
+    page, as only a page served after the choice may load Google's script: web/headers.py);
   - false: nothing loads, and leftover analytics cookies are deleted;
   - null (no cookie, a tampered one, an older notice): the banner, and nothing loads.
 Gradio copies <style> and <script> elements of `head` into the page itself (other elements are
@@ -150,9 +151,10 @@ _SCRIPT = """(() => {
       button.textContent = label;
       button.addEventListener('click', async () => {
         buttons.querySelectorAll('button').forEach(b => { b.disabled = true; });
-        if (await choose(analytics, false)) {
+        // Accepting reloads the page: its Content-Security-Policy names Google's hosts only once the
+        // server has the choice (web/headers.py), and this page was sent before it had one.
+        if (await choose(analytics, analytics)) {
           banner.remove();
-          if (analytics) loadAnalytics();
         } else {
           buttons.querySelectorAll('button').forEach(b => { b.disabled = false; });
         }

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from itsdangerous import BadData, URLSafeSerializer
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from auth.accounts import Accounts, InvalidApiKey
+from auth.cookies import partition_last_cookie
 from config import Settings
 from policy.consents import ANALYTICS, Consent, Consents
 
@@ -70,12 +73,31 @@ def cookie_choice(settings: Settings, consents: Consents, cookie: str | None, us
     return CookieChoice(choice, False, on_account)
 
 
+def analytics_check(settings: Settings, consents: Consents, accounts: Accounts) -> Callable[[HTTPConnection], bool]:
+    """Has this visitor accepted analytics? For the page's Content-Security-Policy (web/headers.py), which
+    names Google's hosts only then: the cookie's verified choice, else (a new browser) the signed-in account's."""
+
+    def accepted(connection: HTTPConnection) -> bool:
+        if not settings.ga_measurement_id:
+            return False
+        choice = read_choice(settings, connection.cookies.get(COOKIE_NAME))
+        if choice is not None:
+            return choice
+        try:
+            user_id = accounts.caller_id(connection.headers, connection.cookies)
+        except InvalidApiKey:
+            return False
+        return user_id is not None and cookie_choice(settings, consents, None, user_id).analytics is True
+
+    return accepted
+
+
 def set_choice_cookie(response: Response, settings: Settings, analytics: bool) -> None:
     response.set_cookie(
         COOKIE_NAME, sign_choice(settings, analytics), max_age=MAX_AGE_S, path="/", httponly=True,
         secure=settings.cookie_secure, samesite=settings.cookie_samesite,
     )
-    _partition_last_cookie(response, settings)
+    partition_last_cookie(response, settings)
 
 
 def expire_analytics_cookies(
@@ -117,9 +139,3 @@ def _is_ip(host: str) -> bool:
         return False
     return True
 
-
-def _partition_last_cookie(response: Response, settings: Settings) -> None:
-    """In a third-party iframe (SameSite=None) ask for a partitioned cookie (CHIPS), as auth/routes.py does."""
-    if settings.cookie_samesite == "none":
-        name, value = response.raw_headers[-1]  # Python < 3.14 cannot write the attribute itself
-        response.raw_headers[-1] = (name, value + b"; Partitioned")

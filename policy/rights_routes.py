@@ -18,10 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from auth import pages
 from auth.accounts import Accounts
-from auth.dependency import CallerDependencies, signed_in_or_401
+from auth.cookies import expire_session_cookie
+from auth.dependency import CallerDependencies
 from kernel.language import request_language, translate
 from policy.acceptance import PolicyAcceptance
 from policy.data_rights import DataRights, DeletionRefused
+from policy.json_body import declared_json, read_json
 
 ONLY_YOURS = "You can only export or delete your own data."
 
@@ -71,6 +73,11 @@ def deleted_page(brand: str, lang: str) -> Response:
     return pages.page(brand, translate(STRINGS, "deleted.title", lang), body, lang=lang)
 
 
+def not_json(example: str) -> Response:
+    """415: see policy/json_body.py for why the type matters."""
+    return JSONResponse({"error": f"Send JSON with Content-Type: application/json, e.g. {example}."}, status_code=415)
+
+
 def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcceptance) -> APIRouter:
     settings = accounts.settings
     caller = CallerDependencies(accounts)
@@ -87,15 +94,14 @@ def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcce
         )
 
     @router.post("/delete")
-    async def delete(request: Request, caller_id: int | None = Depends(caller.user_id_or_none)) -> Response:
-        try:
-            body = await request.json()
-        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than json recurses
-            body = None
+    async def delete(request: Request, me: int = Depends(caller.user_id)) -> Response:
+        """The caller is known (401 otherwise) before the body is read: a guest's body is never taken in."""
+        if not declared_json(request):
+            return not_json('{"confirm_email": "<your address>"}')
+        body = await read_json(request)
         if not isinstance(body, dict) or not isinstance(body.get("confirm_email"), str):
             return JSONResponse({"error": 'Send JSON {"confirm_email": "<your address>"} to confirm.'},
                                 status_code=400)
-        me = signed_in_or_401(caller_id)  # after the body, as a guest's malformed request is answered 400
         named = body.get("user_id")
         only_yours(me, None if named is None else str(named))
         try:
@@ -103,8 +109,7 @@ def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcce
         except DeletionRefused as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
         response = JSONResponse({"deleted": deleted})
-        response.delete_cookie(settings.session_cookie_name, path="/", secure=settings.cookie_secure,
-                               httponly=True, samesite=settings.cookie_samesite)
+        expire_session_cookie(response, settings)
         return response
 
     @router.get("/deleted")
@@ -123,10 +128,9 @@ def rights_router(accounts: Accounts, rights: DataRights, acceptance: PolicyAcce
 
     @router.post("/accept-policy")
     async def accept_policy(request: Request, me: int = Depends(caller.user_id)) -> Response:
-        try:
-            body = await request.json()
-        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than json recurses
-            body = None
+        if not declared_json(request):
+            return not_json(f'{{"version": "{acceptance.version}"}}')
+        body = await read_json(request)
         version = body.get("version") if isinstance(body, dict) else None
         if version != acceptance.version:
             return JSONResponse({"error": f"Read the current policy and terms at GET /account/policy, then send "

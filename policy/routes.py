@@ -6,13 +6,11 @@ GET /consent/cookies -> {"analytics": true | false | null, "measurement_id": "G-
     is copied to the account the first time the account has none.
 POST /consent/cookies {"analytics": bool}
     Sets the cookie (a year), records the choice on the account when signed in, and on withdrawal
-    expires Google Analytics' cookies. Only `application/json` is accepted: a cross-site form cannot
-    send it, and a cross-site script cannot without a CORS preflight this app never answers.
+    expires Google Analytics' cookies. Only `application/json` is accepted (policy/json_body.py).
 """
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
@@ -30,8 +28,8 @@ from policy.cookies import (
     expire_analytics_cookies,
     set_choice_cookie,
 )
+from policy.json_body import UNREADABLE, declared_json, read_json
 
-MAX_BODY_BYTES = 1024
 EXAMPLE = 'Send {"analytics": true} to allow analytics cookies or {"analytics": false} for essential cookies only.'
 
 
@@ -63,17 +61,10 @@ def consent_router(accounts: Accounts, consents: Consents) -> APIRouter:
 
     @router.post("/cookies")
     async def choose(request: Request, user_id: int | None = Depends(caller.user_id_or_none)) -> Response:
-        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media_type != "application/json":
+        if not declared_json(request):
             return refuse(415, f"The choice must be sent as JSON (Content-Type: application/json). {EXAMPLE}")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                return refuse(413, f"The request is too large for a cookie choice. {EXAMPLE}")
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: a kilobyte of "[" nests deeper than json allows
+        data = await read_json(request)  # a kilobyte at most (web/limits.py)
+        if data is UNREADABLE:
             return refuse(400, f"The request body is not valid JSON. {EXAMPLE}")
         if not isinstance(data, dict) or set(data) != {"analytics"} or not isinstance(data["analytics"], bool):
             return refuse(422, f"The choice was not understood. {EXAMPLE}")

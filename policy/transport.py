@@ -6,15 +6,27 @@ Gradio's streamed responses (SSE) pass through untouched.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HSTS = b"max-age=63072000; includeSubDomains"  # two years, as hstspreload.org asks
 
 
+def with_missing_headers(message: Message, extra: Iterable[tuple[bytes, bytes]]) -> Message:
+    """A response's start `message` with each of `extra` that the response does not set itself."""
+    headers = list(message.get("headers", []))
+    names = {name.lower() for name, _ in headers}
+    headers += [(name, value) for name, value in extra if name not in names]
+    return {**message, "headers": headers}
+
+
 class TransportSecurity:
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
-        self.https = https
+        self.headers = [(b"x-content-type-options", b"nosniff")]
+        if https:
+            self.headers.append((b"strict-transport-security", HSTS))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -23,13 +35,7 @@ class TransportSecurity:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
-                if self.https and b"strict-transport-security" not in names:
-                    headers.append((b"strict-transport-security", HSTS))
-                if b"x-content-type-options" not in names:
-                    headers.append((b"x-content-type-options", b"nosniff"))
-                message = {**message, "headers": headers}
+                message = with_missing_headers(message, self.headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

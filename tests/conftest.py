@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Before anything imports gradio or huggingface_hub:
@@ -141,12 +142,16 @@ def engine(database_url):
 # ------------------------------------------------------------------ servers on loopback
 
 
-def serve_in_thread(app) -> tuple[str, object, threading.Thread]:
-    """Run an ASGI app with uvicorn on a free loopback port; returns (base URL, server, thread)."""
+def serve_in_thread(app, **options) -> tuple[str, object, threading.Thread]:
+    """Run an ASGI app with uvicorn on a free loopback port; returns (base URL, server, thread).
+
+    As app.main() does, uvicorn leaves X-Forwarded-For alone (web/proxies.py reads it) unless `options` say so.
+    """
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    options = {"proxy_headers": False, **options}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -284,17 +289,25 @@ def app_logs() -> Iterator[LogRecorder]:
     root.setLevel(previous)
 
 
-def serve_app(settings: Settings) -> Iterator[LiveApp]:
-    """Another app in this process, served while the caller needs it (use with `yield from`).
-
-    create_app points Gradio's temp folder (GRADIO_TEMP_DIR, tempfile.tempdir) at the new app's
-    own, and Gradio checks every uploaded path against it; afterwards both are put back, so the
-    session's live_app accepts uploads again.
-    """
-    from app import create_app
-
+@contextmanager
+def temp_dir_restored() -> Iterator[None]:
+    """create_app points Gradio's temp folder (GRADIO_TEMP_DIR, tempfile.tempdir) at the new app's own, and
+    Gradio checks every uploaded path against it; afterwards both are put back, so the session's live_app
+    accepts uploads again."""
     saved_env, saved_tempdir = os.environ.get("GRADIO_TEMP_DIR"), tempfile.tempdir
     try:
+        yield
+    finally:
+        if saved_env is not None:
+            os.environ["GRADIO_TEMP_DIR"] = saved_env
+        tempfile.tempdir = saved_tempdir
+
+
+def serve_app(settings: Settings) -> Iterator[LiveApp]:
+    """Another app in this process, served while the caller needs it (use with `yield from`)."""
+    from app import create_app
+
+    with temp_dir_restored():
         app = create_app(settings)
         url, server, thread = serve_in_thread(app)
         try:
@@ -302,10 +315,6 @@ def serve_app(settings: Settings) -> Iterator[LiveApp]:
         finally:
             server.should_exit = True
             thread.join(timeout=10)
-    finally:
-        if saved_env is not None:
-            os.environ["GRADIO_TEMP_DIR"] = saved_env
-        tempfile.tempdir = saved_tempdir
 
 
 @pytest.fixture(scope="session")
@@ -323,6 +332,7 @@ def live_app(settings, app_logs, creem) -> Iterator[LiveApp]:
 # ------------------------------------------------------------------ a real browser
 
 CHROMIUM = "/usr/bin/chromium"
+CSP_VIOLATIONS: list[str] = []  # what Chromium said about the Content-Security-Policy, in any tab of any test
 
 
 @pytest.fixture(scope="session")
@@ -337,9 +347,30 @@ def browser():
               "--no-first-run", "--disable-sync",
               "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],  # a test-pattern webcam
     )
+    new_context = browser.new_context
+
+    def watched_context(**options):
+        """Every context reports what the Content-Security-Policy refused (no_csp_violations checks)."""
+        context = new_context(**options)
+        context.on("console", lambda message: CSP_VIOLATIONS.append(f"{message.page and message.page.url}: "
+                                                                    f"{message.text}")
+                   if "Content Security Policy" in message.text else None)
+        return context
+
+    browser.new_context = watched_context
     yield browser
     browser.close()
     playwright.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request) -> Iterator[None]:
+    """Every flow a test drives in Chromium runs under the app's Content-Security-Policy without one refusal."""
+    CSP_VIOLATIONS.clear()
+    yield
+    if "browser" in request.fixturenames:
+        found, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+        assert not found, f"the Content-Security-Policy refused: {found}"
 
 
 def watched_page(browser, **context_options) -> Iterator:

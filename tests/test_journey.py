@@ -67,7 +67,7 @@ def gradio_closing_its_stream(text: str) -> bool:
     aborted = (len(lines) > 2 and lines[0] == "AbortError: signal is aborted without reason"
                and ".close (" in lines[2] and "/assets/index-" in lines[2])
     # the same, seen from the stream's side when the navigation wins the race (a busy machine)
-    cut = lines[:1] == ["Unexpected error Connection errored out."]
+    cut = [line.strip() for line in lines[:1]] == ["Unexpected error Connection errored out."]  # Gradio adds a space
     return aborted or cut
 
 

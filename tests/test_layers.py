@@ -1,4 +1,4 @@
-"""The layering holds: store < kernel < pipelines, auth < billing < policy < monitoring < ui < app,
+"""The layering holds: store < kernel < pipelines, auth < billing < policy < monitoring, web < ui < app,
 and gradio only in ui/ and app.py (contracts in .importlinter, checked by import-linter)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("kernel", "store", "pipelines", "auth", "billing", "policy", "monitoring", "ui")
+PACKAGES = ("kernel", "store", "pipelines", "auth", "billing", "policy", "monitoring", "web", "ui")
 
 
 def lint_imports(folder: Path) -> subprocess.CompletedProcess:
@@ -32,6 +32,8 @@ def test_the_contracts_are_kept():
     ("pipelines/probe.py", "from auth.tokens import new_token"),  # siblings do not lean on each other
     ("billing/probe.py", "from policy.consents import Consents"),  # billing below policy
     ("policy/probe.py", "import gradio"),  # gradio only in ui/
+    ("policy/probe.py", "from web.proxies import ProxyHeaders"),  # the HTTP edge sits above the areas it guards
+    ("web/probe.py", "from monitoring.metrics import Metrics"),  # siblings do not lean on each other
 ])
 def test_a_violation_breaks_the_check(tmp_path, where, line):
     for package in PACKAGES:

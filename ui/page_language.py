@@ -5,7 +5,9 @@ of mount_gradio_app is added to the page later (Index.svelte sets up i18n, then 
 so a script there cannot steer that choice. PageLanguage therefore edits Gradio's HTML page on its
 way out: <html lang> and, first thing in <head>, a one-line script that makes navigator.language
 the language kernel/language.py decided (cookie, then Accept-Language, then English). The page,
-its handlers and the server's own pages then agree by construction. Nothing here imports gradio.
+its handlers and the server's own pages then agree by construction. Being the one place that
+rewrites Gradio's page, it also gives the page's inline scripts this request's Content-Security-Policy
+nonce (web/headers.py). Nothing here imports gradio.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kernel.language import request_language
+from web.headers import csp_nonce, with_nonce
 
 GRADIO_PAGE = b"window.gradio_config"  # only Gradio's own page carries its config inline
 _HTML_LANG = re.compile(rb'(<html\b[^>]*?\blang=)(["\'])[^"\']*\2', re.IGNORECASE)
@@ -53,6 +56,7 @@ class PageLanguage:
             await self.app(scope, receive, send)
             return
         lang = request_language(HTTPConnection(scope))
+        nonce = csp_nonce(scope)
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -70,7 +74,8 @@ class PageLanguage:
                 original = b"".join(chunks)
                 body = with_language(original, lang)
                 headers = MutableHeaders(raw=list(start["headers"]))
-                if body is not original:
+                if body is not original:  # Gradio's page
+                    body = with_nonce(body, nonce) if nonce else body
                     headers["content-length"] = str(len(body))
                     headers.add_vary_header("Cookie")
                     headers.add_vary_header("Accept-Language")

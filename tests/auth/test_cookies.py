@@ -122,3 +122,14 @@ def test_an_smtp_server_that_is_down_gets_a_clear_answer(tmp_path):
     answer = TestClient(app).post("/auth/email", data={"email": "down@example.com"})
     assert answer.status_code == 503 and "could not send" in answer.json()["message"]
     assert accounts.users.by_email("down@example.com") is None  # no account change
+
+
+def test_in_the_spaces_iframe_signing_out_expires_the_partitioned_cookie(tmp_path):
+    """A deletion without Partitioned misses a partitioned cookie: the browser would keep the revoked one."""
+    client, outbox = auth_app(tmp_path, public_url="https://me-studio.hf.space", cookie_samesite="none")
+    for path in ("/auth/logout", "/auth/logout-all"):
+        token = sign_in_by_link(client, outbox).split(";")[0].split("=", 1)[1]
+        client.cookies.set("studio_session", token)
+        deletion = client.post(path).headers["set-cookie"]
+        assert deletion.startswith('studio_session=""') and "Max-Age=0" in deletion, path
+        assert "Partitioned" in deletion and "Secure" in deletion and "SameSite=none" in deletion, path
