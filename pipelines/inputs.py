@@ -244,7 +244,11 @@ class ModelChoice(Text):
     texts: Texts = field(default_factory=lambda: {"en": {"label": "Model"}, "sv": {"label": "Modell"}})
 
     def control(self, ui: Any, label: Any, *, visible: bool) -> Any:
-        return ui.gr.Dropdown([], label=label, visible=visible, elem_id=self.name)
+        # Its choices come per page and per operation (choose_operation); a value the menu has not been
+        # told about yet (a tab restored before its menu) must reach the service, which refuses models
+        # that are not offered in a sentence, rather than Gradio's check, which fails with a traceback.
+        return ui.gr.Dropdown([], label=label, visible=visible, elem_id=self.name,
+                              allow_custom_value=True)
 
 
 # ------------------------------------------------------------------ numbers and choices

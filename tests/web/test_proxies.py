@@ -78,11 +78,20 @@ def test_as_served_a_client_cannot_step_around_the_per_address_limit(monkeypatch
     served: dict = {}
     monkeypatch.setattr(studio_app, "Settings", lambda: settings)
     monkeypatch.setattr(studio_app, "configure_logging", lambda _settings: None)
-    monkeypatch.setattr(studio_app.uvicorn, "run", lambda app, **options: served.update(app=app, options=options))
+
+    class Recorded:  # main()'s server, kept instead of run: its app and its proxy options are served below
+        def __init__(self, config, studio) -> None:
+            served["config"] = config
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(studio_app, "StudioServer", Recorded)
     with temp_dir_restored():
         studio_app.main()
-        options = {k: v for k, v in served["options"].items() if k in ("proxy_headers", "forwarded_allow_ips")}
-        url, server, thread = serve_in_thread(served["app"], **options)
+        config = served["config"]
+        url, server, thread = serve_in_thread(config.app, proxy_headers=config.proxy_headers,
+                                              forwarded_allow_ips=config.forwarded_allow_ips)
         try:
             statuses = [
                 httpx.post(f"{url}/auth/email", data={"email": f"visitor{i}@example.com"},
