@@ -6,6 +6,7 @@ any console error or uncaught exception in the page fails the test, so noise can
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -102,10 +103,11 @@ def wait_for_text(page, selector: str, text: str) -> None:
                            arg=[selector, text], timeout=TIMEOUT_MS)
 
 
-def wait_for_slider(page, sources: list[str], *, same: bool) -> None:
-    """The slider draws its pictures a moment after the result line changes."""
+def wait_for_canvas(page, sources: list[str], *, same: bool) -> None:
+    """The canvas draws its pictures a moment after the result line changes."""
     page.wait_for_function(
-        "([before, same]) => (JSON.stringify([...document.querySelectorAll('#result img')].map(e => e.src))"
+        "([before, same]) => (JSON.stringify([...document.querySelectorAll("
+        "'#canvas img.cv-after, #canvas img.cv-before')].map(e => e.getAttribute('src')).filter(Boolean))"
         " === JSON.stringify(before)) === same",
         arg=[sources, same], timeout=TIMEOUT_MS,
     )
@@ -165,8 +167,11 @@ def test_a_new_visitor_from_cookie_banner_to_deleted_account(browser, journey_ap
 
         # 5. Three edits: an instruction, an inpaint with a painted mask, a background removal.
         studio.upload(photo)
-        preview = page.get_attribute("#photo img", "src")  # the upload's file is deleted by now; the preview stays
-        assert page.request.get(preview).body() == photo.read_bytes()
+        # The upload's file is deleted by now; the canvas shows the picture itself, from memory.
+        shown = studio.canvas_sources()[0]
+        assert shown.startswith("data:image/png;base64,")
+        shown_pixels = Image.open(io.BytesIO(base64.b64decode(shown.split(",", 1)[1]))).convert("RGB")
+        assert shown_pixels.tobytes() == Image.open(photo).convert("RGB").tobytes()
         studio.type_prompt("make it snowy")
         studio.run()
         assert "Edit with an instruction" in studio.info()
@@ -185,18 +190,18 @@ def test_a_new_visitor_from_cookie_banner_to_deleted_account(browser, journey_ap
         assert studio.history_count() == 4
         journey.shot("remove-background")
 
-        # 6. Compare: the before/after slider holds two pictures.
-        sources = studio.slider_sources()
+        # 6. Compare: the canvas holds the picture and the one before it.
+        sources = studio.canvas_sources()
         assert len(sources) == 2 and all(src.startswith("data:image/png") for src in sources)
 
         # 7. Undo goes back to the inpainted picture, redo forward again.
         page.click("#undo")
         wait_for_text(page, "#result-info", inpainted.split(" · ")[0])
-        wait_for_slider(page, sources, same=False)
+        wait_for_canvas(page, sources, same=False)
         journey.shot("undo")
         page.click("#redo")
         wait_for_text(page, "#result-info", removed.split(" · ")[0])
-        wait_for_slider(page, sources, same=True)
+        wait_for_canvas(page, sources, same=True)
         journey.shot("redo")
 
         # 8. Download the current picture: a PNG the size of the photo.

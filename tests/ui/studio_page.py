@@ -23,16 +23,17 @@ class StudioPage:
         page.wait_for_function("document.querySelector('#run').innerText.includes('·')", timeout=TIMEOUT_MS)
 
     def upload(self, path: Path) -> None:
-        """Upload a photo (the upload box shows while there is none; "New photo" brings it back)."""
-        if not self.page.is_visible("#photo input[type=file]") and self.page.is_visible("#new-photo"):
+        """Upload a photo and wait until it is the picture shown (the upload box then hides again).
+
+        The upload box shows while there is no picture; "New photo" brings it back. A new photo
+        starts a new history, so the number of pictures there need not change.
+        """
+        if not self.page.is_visible("#photo") and self.page.is_visible("#new-photo"):
             self.page.click("#new-photo")
-        before = self.history_count()
+            self.page.wait_for_selector("#photo", state="visible", timeout=TIMEOUT_MS)
         self.page.set_input_files("#photo input[type=file]", str(path))
-        self.page.wait_for_function(
-            f"document.querySelectorAll('#history img').length >= 1 && "
-            f"(document.querySelectorAll('#history img').length !== {before} || {before} === 0)",
-            timeout=TIMEOUT_MS,
-        )
+        self.page.wait_for_selector("#photo", state="hidden", timeout=TIMEOUT_MS)
+        self.page.wait_for_function("document.querySelectorAll('#history img').length >= 1", timeout=TIMEOUT_MS)
 
     def choose(self, label: str) -> None:
         """Pick an operation and wait until the page shows its help (and so its controls)."""
