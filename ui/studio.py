@@ -77,7 +77,9 @@ CSS = """
   --button-primary-background-fill-hover: #9a3412 !important; --button-primary-text-color: #fff !important;
   --button-cancel-background-fill: #b91c1c !important; --button-cancel-background-fill-hover: #991b1b !important;
   --button-cancel-text-color: #fff !important; }
-footer, footer a, footer button, .settings, input.subdued, #photo .or { color: #4b5563 !important; }
+footer, footer a, footer button, .settings, input.subdued, #photo .or,
+.min_value, .max_value { color: #4b5563 !important; }
+.tab-wrapper button[role=tab].selected { color: #c2410c !important; }
 #header { align-items: center; gap: 0.5em; }
 #brand h1 { margin: 0; font-size: 1.6em; }
 #brand p { margin: 0.1em 0 0; color: var(--body-text-color-subdued); }
@@ -120,6 +122,11 @@ body.studio-running #cancel { display: inline-flex !important; }  /* Gradio also
              background: var(--background-fill-primary); box-shadow: 0 -2px 8px rgba(0, 0, 0, 0.15); }
   .gradio-container { padding-bottom: 5em !important; }
   #brand h1 { font-size: 1.3em; }
+  #history-tools { flex-wrap: nowrap !important; }  /* undo, redo, new photo: one row of three */
+  #history-tools > * { min-width: 0 !important; }
+  #user-bar { flex-wrap: nowrap !important; align-items: center; }
+  #user-bar #sign-out { flex: 0 0 auto !important; width: auto !important; }
+  #signed-in-as { overflow-wrap: anywhere; }
 }
 """ + LANGUAGE_CSS
 
