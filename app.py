@@ -87,8 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     service = EditService(settings, models, queue, UsageLog(engine))
     accounts = Accounts(engine, settings)
     identify = make_auth_dependency(accounts)
-    ledger = Ledger(engine, signup_credits=settings.signup_credits, hold_minutes=settings.hold_minutes)
     creem = CreemClient(settings) if settings.creem_api_key else None
+    ledger = Ledger(engine, signup_credits=settings.signup_credits, hold_minutes=settings.hold_minutes,
+                    sold_here=creem is not None)
     documents, consents = Documents(settings), Consents(engine)
     acceptance = PolicyAcceptance(consents, documents)
     paid_runs = PaidRuns(service, ledger, Moderation(settings, creem), gate=acceptance.require)
@@ -120,9 +121,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         retention.start()
         old_links = Periodic("expired-links", accounts.magic_links.purge_expired, 3600.0)
         old_links.start()
+        old_signups = Periodic("signup-addresses", lambda: ledger.forget_signup_addresses(settings.signup_memory_days),
+                               86400.0)
+        old_signups.start()
         yield
         service.cancel_all()  # a run still going when the server stops gives its hold back now
         service.wait_until_idle(SHUTDOWN_GRACE_S)
+        old_signups.stop()
         old_links.stop()
         retention.stop()
         sweeper.stop()

@@ -87,6 +87,7 @@ class Settings(BaseSettings):
 
     # --- credits and Creem
     signup_credits: int = 10
+    signup_memory_days: int = Field(default=730, ge=1)  # how long an address's hash blocks a second sign-up grant
     prices: CommaList = []  # operation:credits, overriding the prices the operations declare
     price_per_megapixel: bool = False  # scale each price by the result's megapixels (at least 1x)
     run_timeout_s: int = 600

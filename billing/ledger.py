@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from kernel.clock import aware, now
 from kernel.errors import UserError
 from store.db import insert_or_skip
-from store.tables import credit_accounts, credit_entries, credit_holds
+from store.tables import credit_accounts, credit_entries, credit_holds, signup_addresses, users
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,11 @@ class Entry:
 
 
 class Ledger:
-    def __init__(self, engine: Engine, *, signup_credits: int, hold_minutes: float) -> None:
+    def __init__(self, engine: Engine, *, signup_credits: int, hold_minutes: float, sold_here: bool = True) -> None:
         self.engine = engine
         self.signup_credits = signup_credits
         self.hold_for = timedelta(minutes=hold_minutes)
+        self.sold_here = sold_here  # whether the refusal may point to the Credits tab's buy buttons
 
     # ------------------------------------------------------------ reading
 
@@ -118,9 +119,31 @@ class Ledger:
             conn, credit_accounts,
             {"user_id": user_id, "balance": 0, "reserved": 0, "debt": 0, "updated_at": now()}, ["user_id"],
         )
-        if created and self.signup_credits:
+        if created and self.signup_credits and self._first_signup(conn, user_id):
             self.apply(conn, user_id, "grant", amount=self.signup_credits, source="signup",
                        unique_key=f"signup:{user_id}")
+
+    @staticmethod
+    def _first_signup(conn: Connection, user_id: int) -> bool:
+        """Whether this account's address has never had sign-up credits; it is remembered as having had them.
+
+        Only the address's keyed hash is kept (the users table's own), and it outlives the account, so
+        deleting an account and signing up again with the same address does not grant the credits twice.
+        An account without an address (a provider that gave none) cannot be recognised and gets them.
+        """
+        email_hash = conn.execute(sa.select(users.c.email_hash).where(users.c.id == user_id)).scalar()
+        if email_hash is None:
+            return True
+        return insert_or_skip(conn, signup_addresses, {"email_hash": email_hash, "created_at": now()}, ["email_hash"])
+
+    def forget_signup_addresses(self, older_than_days: int) -> int:
+        """Drop the hashes of addresses that had sign-up credits more than `older_than_days` ago."""
+        cutoff = now() - timedelta(days=older_than_days)
+        with self.engine.begin() as conn:
+            removed = conn.execute(signup_addresses.delete().where(signup_addresses.c.created_at < cutoff)).rowcount
+        if removed:
+            log.info("forgot %d sign-up address hash(es) past their retention", removed)
+        return removed
 
     def apply(self, conn: Connection, user_id: int, kind: str, *, amount: int = 0, held: int = 0, debt: int = 0,
               source: str, unique_key: str, reference: str | None = None) -> bool:
@@ -206,6 +229,11 @@ class Ledger:
             return InsufficientCredits(
                 f"Your account owes {account.debt} credits after a refunded payment. "
                 "Buy credits in the Credits tab to settle it, then run again."
+            )
+        if not self.sold_here:
+            return InsufficientCredits(
+                f"This run costs {cost} credits and you have {account.available}. Credits cannot be bought on "
+                "this server; ask the people who run it for more. Nothing was run or charged."
             )
         return InsufficientCredits(
             f"This run costs {cost} credits and you have {account.available}. "

@@ -269,6 +269,7 @@ class EditService:
             status=status,
             duration_ms=_ms_since(attempt.started),
             input_megapixels=request.image.width * request.image.height / 1e6 if request.image is not None else 0.0,
+            output_size=plan.op.output_size(request) if plan and request.image is not None else None,
         )
         for observe in self.observers:
             try:

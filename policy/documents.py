@@ -116,6 +116,7 @@ def _facts(settings: Settings, language: str, updated: str) -> dict[str, str]:
         "contact": settings.operator_contact,
         "updated": _long_date(updated, language),
         "retention_days": str(settings.usage_retention_days),
+        "signup_memory_days": str(settings.signup_memory_days),
         "processors": "\n".join(listed),
         "analytics_cookies": cookies,
         "analytics_purpose": purpose,

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.engine import Connection, Engine, Row
 
-from store.tables import identities, magic_links, users
+from store.tables import identities, magic_links, signup_addresses, users
 
 if TYPE_CHECKING:
     from config import Settings
@@ -144,6 +144,9 @@ def rotate_keys(engine: Engine, cipher: FieldCipher, batch_size: int = 500) -> d
             values = _reencrypted(cipher, row, (users.c.email_enc, users.c.name_enc))
             if email_hash != row.email_hash:
                 values["email_hash"] = email_hash
+                if row.email_hash is not None and email_hash is not None:  # its sign-up is still remembered
+                    conn.execute(signup_addresses.update().where(signup_addresses.c.email_hash == row.email_hash)
+                                 .values(email_hash=email_hash))
             if values:
                 conn.execute(users.update().where(users.c.id == row.id).values(values))
                 changed["users"] += 1

@@ -19,6 +19,8 @@ usage_events = sa.Table(
     sa.Column("status", sa.String(12), nullable=False),  # ok | failed | cancelled | rejected
     sa.Column("duration_ms", sa.Integer, nullable=False),
     sa.Column("input_megapixels", sa.Float, nullable=False),
+    sa.Column("output_width", sa.Integer, nullable=True),  # the result's size, for the credit history's rows
+    sa.Column("output_height", sa.Integer, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_usage_events_created_at", "created_at"),
 )
@@ -107,6 +109,13 @@ rate_limit_hits = sa.Table(
 # ------------------------------------------------------------------ credits
 
 # The hot row: what a user has. Changed only together with a ledger entry, in one transaction.
+signup_addresses = sa.Table(  # addresses that have had sign-up credits, as keyed hashes only; outlive accounts
+    "signup_addresses",
+    metadata,
+    sa.Column("email_hash", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
 credit_accounts = sa.Table(
     "credit_accounts",
     metadata,

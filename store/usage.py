@@ -32,6 +32,7 @@ class RunRecord:
     status: str
     duration_ms: int
     input_megapixels: float
+    output_size: tuple[int, int] | None = None  # (width, height) of the result
 
 
 class UsageLog:
@@ -52,9 +53,21 @@ class UsageLog:
                     status=run.status,
                     duration_ms=run.duration_ms,
                     input_megapixels=round(run.input_megapixels, 4),
+                    output_width=run.output_size[0] if run.output_size else None,
+                    output_height=run.output_size[1] if run.output_size else None,
                     created_at=datetime.now(UTC),
                 )
             )
+
+    def runs(self, run_ids: list[str]) -> dict[str, tuple[str, tuple[int, int] | None]]:
+        """Each run's operation and result size, by run id (what the credit history says a charge was for)."""
+        if not run_ids:
+            return {}
+        c = usage_events.c
+        query = sa.select(c.run_id, c.operation, c.output_width, c.output_height).where(c.run_id.in_(run_ids))
+        with self.engine.connect() as conn:
+            return {r.run_id: (r.operation, (r.output_width, r.output_height) if r.output_width else None)
+                    for r in conn.execute(query)}
 
     def typical_seconds(self, operation: str, megapixels: float, runs: int = 50) -> float | None:
         """The median time of the last successful runs of `operation` on pictures of about this size

@@ -11,6 +11,8 @@ from billing.prices import price_list
 from config import Settings
 from kernel.errors import UserError
 from kernel.language import DEFAULT
+from pipelines.registry import OPERATIONS
+from store.usage import UsageLog
 from ui.account import AccountHandlers, table
 from ui.i18n import language, localize, t, text, text_count
 from ui.operations import label_key
@@ -32,7 +34,7 @@ STRINGS = {
         "credits.per_megapixel": "Prices are per megapixel of the result, at least the amount shown. The Run button "
                                  "shows the exact price before you press it.",
         "credits.buy_heading": "### Buy credits",
-        "credits.purchases_off": "Purchases are not set up on this server.",
+        "credits.purchases_off": "Credits cannot be bought on this server; ask the people who run it for more.",
         "credits.secure": "Payment happens on Creem's secure checkout page; card details never reach this site.",
         "credits.buy": "Buy {credits} credits",
         "credits.subscribe": "Subscribe: {credits} credits each period",
@@ -72,7 +74,7 @@ STRINGS = {
         "credits.per_megapixel": "Priserna gäller per megapixel i resultatet, minst det belopp som visas. Kör-knappen "
                                  "visar det exakta priset innan du trycker på den.",
         "credits.buy_heading": "### Köp krediter",
-        "credits.purchases_off": "Köp är inte aktiverade på den här servern.",
+        "credits.purchases_off": "Krediter går inte att köpa på den här servern; be dem som driver den om fler.",
         "credits.secure": "Betalningen sker på Creems säkra kassasida; kortuppgifterna når aldrig den här "
                           "webbplatsen.",
         "credits.buy": "Köp {credits} krediter",
@@ -104,25 +106,34 @@ HIDDEN = {"hold", "release"}  # a hold and its release net to nothing; the charg
 PRICE_COLUMNS = ("credits.operation", "credits.per_run")
 HISTORY_COLUMNS = ("credits.when", "credits.what", "credits.credits", "credits.reference")
 
+Runs = dict[str, tuple[str, tuple[int, int] | None]]  # run id -> (operation, result size), UsageLog.runs
+
 GO_TO = "(url) => { if (url) { window.location.href = url; } }"
 OPEN = "(url) => { if (url) { window.open(url, '_blank', 'noopener'); } }"
 
 
-def history_rows(entries: list[Entry], lang: str) -> list[list]:
+def history_rows(entries: list[Entry], lang: str, runs: Runs | None = None) -> list[list]:
+    """The history's rows, newest first; a charge names its run's operation and the result's size."""
     rows = []
     for e in entries:
         if e.kind in HIDDEN:
             continue
         kind = "signup" if e.source == "signup" else e.kind
         label = text(f"credits.kind.{kind}", lang) if kind in (*KINDS, "signup") else kind
+        run = (runs or {}).get(e.reference or "") if kind == "capture" else None
+        if run is not None and run[0] in OPERATIONS:
+            operation, size = run
+            label = text(label_key(operation), lang) + (f" · {size[0]}×{size[1]}" if size else "")
         change = e.amount - (e.debt if e.kind in ("refund", "chargeback") else 0)
         rows.append([e.created_at.strftime("%Y-%m-%d %H:%M"), label, f"{change:+d}", (e.reference or "")[:12]])
     return rows
 
 
 class CreditHandlers:
-    def __init__(self, settings: Settings, ledger: Ledger, payments: Payments, account: AccountHandlers) -> None:
+    def __init__(self, settings: Settings, ledger: Ledger, payments: Payments, account: AccountHandlers,
+                 usage: UsageLog | None = None) -> None:
         self.settings = settings
+        self.usage = usage  # what each charged run was
         self.ledger = ledger
         self.payments = payments
         self.account = account
@@ -136,7 +147,10 @@ class CreditHandlers:
         if user is None:
             return (text("credits.signed_out", lang), table(PRICE_COLUMNS, prices, lang),
                     table(HISTORY_COLUMNS, [], lang), *buttons)
-        history = table(HISTORY_COLUMNS, history_rows(self.ledger.history(user.id), lang), lang)
+        entries = self.ledger.history(user.id)
+        runs = self.usage.runs([e.reference for e in entries if e.kind == "capture" and e.reference]) \
+            if self.usage is not None else {}
+        history = table(HISTORY_COLUMNS, history_rows(entries, lang, runs), lang)
         return self.balance_text(user.id, lang), table(PRICE_COLUMNS, prices, lang), history, *buttons
 
     def balance_text(self, user_id: int, lang: str) -> str:

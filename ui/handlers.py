@@ -49,7 +49,7 @@ STRINGS = {
         "handlers.estimate": "{what} · about {seconds} s",
         "handlers.balance.one": "**{count}** credit",
         "handlers.balance.other": "**{count}** credits",
-        "handlers.purchases_off": "Purchases are not set up on this server.",
+        "handlers.purchases_off": "Credits cannot be bought on this server; ask the people who run it for more.",
     },
     "sv": {
         "handlers.demo_banner": "**Demovikter.** Riktiga modellvikter går inte att nå från den här servern, så "
@@ -67,7 +67,7 @@ STRINGS = {
         "handlers.estimate": "{what} · ungefär {seconds} s",
         "handlers.balance.one": "**{count}** kredit",
         "handlers.balance.other": "**{count}** krediter",
-        "handlers.purchases_off": "Köp är inte aktiverade på den här servern.",
+        "handlers.purchases_off": "Krediter går inte att köpa på den här servern; be dem som driver den om fler.",
     },
 }
 

@@ -49,6 +49,9 @@ STRINGS = {
                          "tab to settle it, then run again.",
         "messages.too_few_credits": "This run costs {cost} credits and you have {available}. Buy more in the "
                                     "Credits tab; nothing was run or charged.",
+        "messages.too_few_credits_not_sold": "This run costs {cost} credits and you have {available}. Credits cannot "
+                                             "be bought on this server; ask the people who run it for more. Nothing "
+                                             "was run or charged.",
         "messages.prompt_refused": REFUSED,
         "messages.prompt_unchecked": "The prompt could not be checked just now, so nothing was run. Please try again.",
         "messages.purchases_off": "Purchases are not set up on this server.",
@@ -94,6 +97,9 @@ STRINGS = {
                          "Krediter för att reglera skulden och kör sedan igen.",
         "messages.too_few_credits": "Den här körningen kostar {cost} krediter och du har {available}. Köp fler under "
                                     "fliken Krediter; inget kördes och inget drogs.",
+        "messages.too_few_credits_not_sold": "Den här körningen kostar {cost} krediter och du har {available}. "
+                                             "Krediter går inte att köpa på den här servern; be dem som driver den "
+                                             "om fler. Inget kördes och inget drogs.",
         "messages.prompt_refused": "Prompten är inte tillåten enligt policyn för godtagbar användning, så inget "
                                    "kördes och inget drogs.",
         "messages.prompt_unchecked": "Prompten gick inte att kontrollera just nu, så inget kördes. Försök igen.",

@@ -195,7 +195,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
     settings = studio.settings
     account = AccountHandlers(studio.accounts)
     handlers = StudioHandlers(studio, account)
-    credits = CreditHandlers(settings, studio.ledger, studio.payments, account)
+    credits = CreditHandlers(settings, studio.ledger, studio.payments, account, studio.service.usage)
     first = registry.first()
     inputs = [item for item in registry.inputs().values() if item.on_page]
     device_queue = {"concurrency_id": "device", "concurrency_limit": settings.max_batch_size}

@@ -38,7 +38,8 @@ def test_buy_a_pack_then_spend_it(page, live_app, tmp_path):
     open_credits(page)
     assert f"{start + 96} credits available" in page.inner_text("#credits-balance")
     history = page.inner_text("#credit-history")
-    assert "Credit pack" in history and "+100" in history and "Run" in history and "-4" in history
+    assert "Credit pack" in history and "+100" in history and "-4" in history
+    assert "Edit with an instruction · 64×48" in history  # what the run was, and how large its result
 
 
 def test_with_too_few_credits_run_points_to_the_credits_tab(page, live_app, tmp_path):

@@ -14,7 +14,7 @@ from billing.ledger import InsufficientCredits, Ledger
 from config import Settings
 from store.crypto import FieldCipher
 from store.db import create_engine
-from store.tables import credit_accounts, credit_entries, credit_holds
+from store.tables import credit_accounts, credit_entries, credit_holds, signup_addresses
 
 
 def ledger(engine, signup: int = 10) -> Ledger:
@@ -71,6 +71,46 @@ def test_too_few_credits_holds_nothing(engine):
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(credit_holds)).scalar() == 0
     assert books.balance(user).available == 10
+
+
+def test_where_credits_are_not_sold_the_refusal_does_not_point_to_a_shop(engine):
+    books = Ledger(engine, signup_credits=10, hold_minutes=30, sold_here=False)
+    user = new_user(engine)
+    with pytest.raises(InsufficientCredits, match="cannot be bought on this server") as refused:
+        books.hold(user, "run-4", 11)
+    assert "Credits tab" not in str(refused.value)
+
+
+def test_sign_up_credits_once_per_address_even_after_the_account_is_deleted(engine):
+    people = Users(engine, FieldCipher.from_settings(Settings(_env_file=None)))
+    books = ledger(engine)
+    first = people.sign_in("email", "frida@example.com", "frida@example.com")
+    assert books.balance(first.id).available == 10
+    people.delete(first.id)
+
+    again = people.sign_in("email", "Frida@Example.com", "frida@example.com")  # the same address, a new account
+    assert again.id != first.id
+    assert books.balance(again.id).available == 0
+    assert [e.source for e in books.history(again.id)] == []
+    other = people.create("someone.else@example.com")
+    assert books.balance(other.id).available == 10  # other addresses still get theirs
+
+    with engine.connect() as conn:  # only keyed hashes are kept, never an address
+        kept = [r.email_hash for r in conn.execute(sa.select(signup_addresses))]
+    assert len(kept) == 2 and not any("@" in value for value in kept)
+    assert_books_balance(engine)
+
+
+def test_remembered_sign_up_addresses_are_forgotten_after_their_retention(engine):
+    people = Users(engine, FieldCipher.from_settings(Settings(_env_file=None)))
+    books = ledger(engine)
+    gone = people.create("gone@example.com")
+    books.balance(gone.id)
+    people.delete(gone.id)
+    with engine.begin() as conn:
+        conn.execute(signup_addresses.update().values(created_at=datetime(2020, 1, 1, tzinfo=UTC)))
+    assert books.forget_signup_addresses(older_than_days=730) == 1
+    assert books.balance(people.create("gone@example.com").id).available == 10  # a stranger again, after two years
 
 
 def test_taking_back_spent_credits_records_a_debt_that_blocks_spending(engine):

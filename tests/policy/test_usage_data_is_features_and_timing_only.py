@@ -8,7 +8,7 @@ from tests import samples
 from tests.policy.dump import database_text
 
 USAGE_COLUMNS = {"id", "run_id", "user_id", "operation", "model_id", "weights", "status", "duration_ms",
-                 "input_megapixels", "created_at"}
+                 "input_megapixels", "output_width", "output_height", "created_at"}  # sizes, never pixels
 
 
 def test_a_run_records_the_feature_and_its_timing_and_nothing_it_was_given(live_app):

@@ -18,10 +18,11 @@ from auth.rate_limit import RateLimiter
 from auth.sessions import Sessions
 from auth.tokens import hash_token
 from auth.users import EmailTaken, Users
+from billing.ledger import Ledger
 from config import Settings
 from store.crypto import FieldCipher, rotate_keys
 from store.db import create_engine, migrate
-from store.tables import identities, magic_links, users
+from store.tables import identities, magic_links, signup_addresses, users
 from tests.auth.test_cookies import Outbox
 from tests.conftest import POSTGRES_URL, postgres_available, require
 from tests.policy.dump import database_text
@@ -95,6 +96,8 @@ def test_rotate_key_moves_every_value_to_the_new_keys(engine):
     magic.request(ADDRESS, client_ip="1.2.3.4", base_url="http://x", next_path="/later")
     people.delete(people.create("gone@example.com").id)  # nothing left to rotate
     assert {value.split(":")[0] for value in stored_values(engine)} == {"k1"}
+    books = Ledger(engine, signup_credits=10, hold_minutes=30)
+    assert books.balance(alice.id).available == 10  # her address is remembered as having had them
 
     after = settings_with(data_keys=f"{new_key('k2')},{first_key}", lookup_key="a new lookup key")
     new = FieldCipher.from_settings(after)
@@ -106,6 +109,8 @@ def test_rotate_key_moves_every_value_to_the_new_keys(engine):
     assert people.by_email(ADDRESS) == people.get(alice.id) and people.get(alice.id).name == NAME
     assert people.sign_in("email", ADDRESS, ADDRESS).id == alice.id  # the identity's hash moved too
     assert people.by_email("nameless@example.com").name is None
+    with engine.connect() as conn:  # the remembered sign-up moved to the new hash too
+        assert conn.execute(sa.select(signup_addresses.c.email_hash)).scalars().all() == [new.lookup(ADDRESS)]
     assert len(links(engine, after, new)[0].addressed_to(ADDRESS)) == 1  # the link's hash moved with the key
     assert links(engine, after, new)[0].redeem(token_in(outbox.texts[-1])).email == ADDRESS
     assert_nothing_in_clear(engine, ADDRESS, NAME)

@@ -22,7 +22,7 @@ def test_migrations_create_the_table_and_can_run_twice(engine):
     columns = {c["name"] for c in sa.inspect(engine).get_columns("usage_events")}
     assert columns == {
         "id", "run_id", "user_id", "operation", "model_id", "weights", "status", "duration_ms", "input_megapixels",
-        "created_at",
+        "output_width", "output_height", "created_at",
     }
     # no prompt text and no pixels have anywhere to go
     assert not columns & {"prompt", "image", "mask", "pixels", "text"}

@@ -263,3 +263,23 @@ def test_swedish_browser_then_the_switch_to_english(swedish_page, live_app):
     StudioPage.wait_until_loaded(page)
     page.click("#run")  # the server follows the switch, not the browser's Swedish
     _toast(page, "Please sign in to run edits")
+
+
+def test_where_credits_are_not_sold_the_refusal_reads_in_swedish_too(tmp_path):
+    from auth.users import Users
+    from billing.ledger import InsufficientCredits, Ledger
+    from config import Settings
+    from store.crypto import FieldCipher
+    from store.db import create_engine, migrate
+    from ui.i18n import localize as in_language
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'books.db'}")
+    migrate(engine)
+    user = Users(engine, FieldCipher.from_settings(Settings(_env_file=None))).create("ann@example.com")
+    books = Ledger(engine, signup_credits=1, hold_minutes=30, sold_here=False)
+    with pytest.raises(InsufficientCredits) as refused:
+        books.hold(user.id, "run", 4)
+    assert in_language(str(refused.value), "sv") == (
+        "Den här körningen kostar 4 krediter och du har 1. Krediter går inte att köpa på den här servern; be dem som "
+        "driver den om fler. Inget kördes och inget drogs."
+    )
