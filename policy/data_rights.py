@@ -27,7 +27,7 @@ from billing.creem import CreemUnavailable
 from billing.payments import Payments
 from kernel.errors import UserError
 from policy.consents import Consents
-from store.tables import magic_links, metadata, users  # for the walk over every table that names a user
+from store.tables import magic_links, metadata, signup_addresses, users  # the walk over every table naming a user
 from store.usage import UsageLog
 
 log = logging.getLogger(__name__)
@@ -90,13 +90,21 @@ class DataRights:
                     where = sa.or_(where, magic_links.c.id.in_(sent_to))
                 rows = conn.execute(sa.select(table).where(where)).mappings().all()
                 tables[table.name] = [self._readable(table.name, dict(row)) for row in rows]
+            # found by the address's keyed hash, not by id: when the address had its sign-up credits
+            had_signup = [] if user is None or not user.email else conn.execute(
+                sa.select(signup_addresses.c.created_at)
+                .where(signup_addresses.c.email_hash == self.users.cipher.lookup(user.email))
+            ).mappings().all()
+            tables[signup_addresses.name] = [self._readable(signup_addresses.name, dict(row)) for row in had_signup]
         return {
             "format": EXPORT_FORMAT,
             "service": self.brand,
             "exported_at": datetime.now(UTC).isoformat(),
             "user_id": user_id,
             "note": "Every row that names you, table by table. Hashes of your tokens, keys and address are "
-                    "left out: they are locks, not data about you. Pictures and prompts are never stored.",
+                    "left out: they are locks, not data about you. signup_addresses says when your address had "
+                    "its welcome credits (kept as a keyed hash, also after deletion: see the privacy policy). "
+                    "Pictures and prompts are never stored.",
             "tables": tables,
         }
 

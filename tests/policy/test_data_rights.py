@@ -80,7 +80,9 @@ def test_export_holds_everything_about_the_user_and_nothing_about_others(engine)
     counts = {name: len(rows) for name, rows in export["tables"].items()}
     expected = rows_naming(engine, ada.id)  # every table that names a user, every row of it ...
     expected["magic_links"] += 1  # ... and the sign-in link sent to the address
+    expected["signup_addresses"] = 1  # ... and when the address had its sign-up credits (found by its hash)
     assert counts == expected
+    assert set(export["tables"]["signup_addresses"][0]) == {"created_at"}
     assert {"identities", "auth_sessions", "api_keys", "consents", "credit_entries", "usage_events"} <= {
         name for name, n in counts.items() if n}
     text = json.dumps(export)
