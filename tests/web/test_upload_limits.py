@@ -163,8 +163,8 @@ def chunked_form(boundary: str, size: int) -> Iterator[bytes]:
 def test_a_request_cut_off_mid_body_leaves_nothing(limited):
     before = entries(limited)
     host, port = limited.url.split("//", 1)[1].rstrip("/").split(":")
-    head = ('--cut\r\nContent-Disposition: form-data; name="files"; filename="cut.png"\r\n'
-            "Content-Type: image/png\r\n\r\n").encode()
+    head = (b'--cut\r\nContent-Disposition: form-data; name="files"; filename="cut.png"\r\n'
+            b"Content-Type: image/png\r\n\r\n")
     with socket.create_connection((host, int(port))) as sock:
         sock.sendall(b"POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.5.0.1\r\n"
                      b"Content-Type: multipart/form-data; boundary=cut\r\nContent-Length: 900000\r\n\r\n"
