@@ -60,6 +60,7 @@ from web.headers import PageSecurity
 from web.limits import BodyLimit, body_limits
 from web.origins import CrossSiteGuard
 from web.proxies import ProxyHeaders
+from web.upload_quota import AddressQuota
 
 log = logging.getLogger("studio")
 
@@ -76,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ui.i18n import i18n
     from ui.studio import CSS, build_studio
     from ui.studio import HEAD as STUDIO_HEAD
-    from ui.upload_route import add_upload_route
+    from ui.upload_folder import UploadFolder
+    from ui.upload_route import add_upload_route, close_file_routes
 
     registry.check_settings(settings)  # names of operations and models: a typo fails here, not at the first run
     preload = registry.preload_operation(settings)
@@ -124,7 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         old_signups = Periodic("signup-addresses", lambda: ledger.forget_signup_addresses(settings.signup_memory_days),
                                86400.0)
         old_signups.start()
+        unclaimed = Periodic("unclaimed-uploads", uploads.sweep, uploads.sweep_every_s)  # every few seconds
+        unclaimed.start()
         yield
+        unclaimed.stop()
         service.cancel_all()  # a run still going when the server stops gives its hold back now
         service.wait_until_idle(SHUTDOWN_GRACE_S)
         old_signups.stop()
@@ -168,7 +173,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring_router(readiness, metrics, token))  # /readyz and /metrics
 
     demo = build_studio(studio)
-    add_upload_route(app, demo, upload_root, settings.max_upload_bytes, identify)
+    # The RAM upload folder: its cap, and uploads no handler read deleted after UPLOAD_UNCLAIMED_S
+    uploads = UploadFolder(upload_root, cap=settings.upload_folder_bytes, unclaimed_s=settings.upload_unclaimed_s,
+                           forget=lambda paths: demo.upload_file_set.difference_update(paths))
+    anonymous = AddressQuota(files=settings.anonymous_upload_files, size=settings.anonymous_upload_bytes,
+                             window_s=settings.anonymous_upload_window_s)
+    add_upload_route(app, demo, uploads, anonymous, settings.max_upload_bytes, identify)
+    close_file_routes(app)  # Gradio's process_recording would write what anyone posts
     # The edge, innermost first. Every refusal it makes passes TransportSecurity; ProxyHeaders runs before all.
     app.add_middleware(BodyLimit, limits=body_limits(settings))  # bodies counted as they stream in, refused past it
     app.add_middleware(  # writes only from our own pages (and ALLOWED_ORIGINS); CORS only for ALLOWED_ORIGINS

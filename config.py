@@ -135,6 +135,13 @@ class Settings(BaseSettings):
     anonymous_tabs_per_address: int = Field(default=4, ge=1)  # anonymous tabs with pictures per client address
     anonymous_max_pixels: int = 16_000_000  # the largest picture an anonymous visitor may upload (decoded)
 
+    # --- the upload folder (on RAM): what Gradio's upload route may leave there (README: The HTTP edge)
+    anonymous_upload_files: int = Field(default=20, ge=1)  # files per client address per window, when not signed in
+    anonymous_upload_mb: int = Field(default=100, ge=1)  # megabytes written per client address per window, ditto
+    anonymous_upload_window_s: int = Field(default=600, ge=1)  # the window starts at the address's first upload
+    upload_folder_mb: int = Field(default=512, ge=1)  # all uploads waiting to be read, together; past it: 503
+    upload_unclaimed_s: float = Field(default=60.0, gt=0)  # an upload no handler has read by then is deleted
+
     # --- queue
     max_batch_size: int = Field(default=4, ge=1)
     queue_max_size: int = 64
@@ -187,6 +194,8 @@ class Settings(BaseSettings):
             self.public_url = self.public_url.rstrip("/")
         if self.hold_minutes * 60 <= self.run_timeout_s:
             raise ValueError("HOLD_MINUTES must outlast RUN_TIMEOUT_S, or live runs would lose their holds")
+        if self.upload_folder_mb < self.max_upload_mb:
+            raise ValueError("UPLOAD_FOLDER_MB must be at least MAX_UPLOAD_MB, or the largest upload could never land")
         if self.policy_updated:
             date.fromisoformat(self.policy_updated)  # POLICY_UPDATED must be YYYY-MM-DD
         for name in ("price_table", "pack_credits", "subscription_credits"):
@@ -242,6 +251,14 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1_000_000
+
+    @property
+    def upload_folder_bytes(self) -> int:
+        return self.upload_folder_mb * 1_000_000
+
+    @property
+    def anonymous_upload_bytes(self) -> int:
+        return self.anonymous_upload_mb * 1_000_000
 
     @cached_property
     def sqlalchemy_url(self) -> str:

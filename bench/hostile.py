@@ -36,7 +36,7 @@ TABS = int(os.environ.get("HOSTILE_TABS", "50"))
 SENDERS = int(os.environ.get("HOSTILE_SENDERS", "20"))
 BODY_MB = int(os.environ.get("HOSTILE_BODY_MB", "200"))
 PICTURE_MEMORY_MB = 512
-UNCLAIMED_UPLOAD_S = 20  # shorter than production's minute, so the bench need not wait long
+UPLOAD_UNCLAIMED_S = 20  # shorter than production's minute, so the bench need not wait long
 HEALTH_EVERY_S = 0.05
 
 
@@ -179,7 +179,7 @@ def main() -> str:
     data = temp_dir("hostile")
     uploads = data / "gradio"
     env = bench_env(data, PICTURE_MEMORY_MB=str(PICTURE_MEMORY_MB), GRADIO_TEMP_DIR=str(uploads),
-                    UNCLAIMED_UPLOAD_S=str(UNCLAIMED_UPLOAD_S), PRELOAD_OPERATION="",
+                    UPLOAD_UNCLAIMED_S=str(UPLOAD_UNCLAIMED_S), PRELOAD_OPERATION="",
                     MALLOC_ARENA_MAX="2", CREEM_WEBHOOK_SECRET=secrets.token_hex(16))
     headers = make_users(env, 1)[0]
     port = free_port()
@@ -221,7 +221,7 @@ def main() -> str:
             worker.join(timeout=600)
         storm_s = time.perf_counter() - started
         poller.stopped.set(), sampler.stopped.set()
-        time.sleep(UNCLAIMED_UPLOAD_S + 15)  # unclaimed uploads are swept
+        time.sleep(UPLOAD_UNCLAIMED_S + 15)  # unclaimed uploads are swept
         after_rss = rss_mb(app)
         left = files_in(uploads)
     finally:

@@ -85,6 +85,10 @@ def make_settings(data: Path, tiny_models: Path, **overrides) -> Settings:
         gradio_temp_dir=data / "gradio",
         preload_operation="",
         max_batch_size=4,
+        # Every test's client is 127.0.0.1, across the whole session: the guests' upload quota is tested
+        # with its own app (tests/web/test_upload_limits.py) and out of the way everywhere else.
+        anonymous_upload_files=1_000_000,
+        anonymous_upload_mb=1_000_000,
     )
     values.update(overrides)
     return Settings(**values)

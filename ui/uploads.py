@@ -33,6 +33,10 @@ STRINGS = {
         "uploads.elsewhere": "Upload the picture to this app first; other paths are not read.",
         "uploads.too_large": "The file is larger than {limit} MB.",
         "uploads.gone": "That upload is no longer here. Please upload the picture again.",
+        "uploads.quota": "Without signing in, an address may upload {files} files or {mb} MB per {minutes} minutes; "
+                         "please try again in {seconds} seconds, or sign in.",
+        "uploads.folder_full": "The server holds as many uploads as it can right now; please try again in {seconds} "
+                               "seconds.",
     },
     "sv": {
         "uploads.missing": "Ladda upp ett foto först.",
@@ -41,6 +45,9 @@ STRINGS = {
         "uploads.elsewhere": "Ladda först upp bilden till den här appen; andra sökvägar läses inte.",
         "uploads.too_large": "Filen är större än {limit} MB.",
         "uploads.gone": "Den uppladdningen finns inte längre kvar. Ladda upp bilden igen.",
+        "uploads.quota": "Utan inloggning får en adress ladda upp {files} filer eller {mb} MB per {minutes} minuter; "
+                         "försök igen om {seconds} sekunder, eller logga in.",
+        "uploads.folder_full": "Servern rymmer inte fler uppladdningar just nu; försök igen om {seconds} sekunder.",
     },
 }
 

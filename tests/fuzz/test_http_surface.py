@@ -81,7 +81,8 @@ OPERATIONS = [
     ("GET", "/consent/cookies"), ("POST", "/consent/cookies"),
     ("GET", "/account/export"), ("POST", "/account/delete"), ("GET", "/account/policy"),
     ("POST", "/account/accept-policy"),
-    ("POST", "/gradio_api/upload"), ("GET", "/developers"), ("GET", "/account/deleted"),
+    ("POST", "/gradio_api/upload"), ("POST", "/gradio_api/process_recording"), ("GET", "/developers"),
+    ("GET", "/account/deleted"),
 ]
 
 
@@ -101,7 +102,7 @@ def test_the_schema_has_every_route_of_the_app(api_schema) -> None:
 NO_NEGATIVE = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/auth/callback/{provider}"),
                ("POST", "/auth/logout"), ("POST", "/auth/logout-all"), ("GET", "/billing/success"),
                ("GET", "/billing/balance"), ("GET", "/consent/cookies"), ("GET", "/developers"),
-               ("GET", "/account/deleted")}
+               ("GET", "/account/deleted"), ("POST", "/gradio_api/process_recording")}
 CASES = [pytest.param(method, path, mode, id=f"{method} {path} {mode.value}")
          for method, path in OPERATIONS for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
          if mode is GenerationMode.POSITIVE or (method, path) not in NO_NEGATIVE]
