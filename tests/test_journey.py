@@ -21,13 +21,16 @@ from PIL import Image
 from billing.prices import price_list
 from tests import samples
 from tests.billing.creem_server import PACK
-from tests.billing.test_credits_page import open_credits
 from tests.conftest import LiveApp, serve_app
 from tests.policy.test_analytics_consent import MEASUREMENT_ID, Google, analytics_cookies, open_page
 from tests.ui.studio_page import TIMEOUT_MS, StudioPage
+from ui.i18n import text, text_count
+from ui.operations import label_key
 
 REPO = Path(__file__).resolve().parent.parent
-EMAIL = "journey@example.com"
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+LOCALES = {"en": "en-US", "sv": "sv-SE"}
+SENT = {"en": "on its way", "sv": "på väg"}  # the sign-in link's status line
 
 
 @pytest.fixture
@@ -113,13 +116,27 @@ def wait_for_canvas(page, sources: list[str], *, same: bool) -> None:
     )
 
 
+def open_tab(page, key: str, lang: str) -> None:
+    """Click a tab by its name in the page's language (on a phone every tab is shown inline, none behind "…")."""
+    page.locator(".tab-wrapper [role=tab], .tab-wrapper .overflow-dropdown button") \
+        .filter(has_text=text(key, lang)).first.click()
+
+
+def available(count: int, lang: str) -> str:
+    return text_count("credits.available", count, lang).lstrip("# ")
+
+
+@pytest.mark.parametrize(("lang", "size"), [("en", "desktop"), ("sv", "phone")])
 def test_a_new_visitor_from_cookie_banner_to_deleted_account(browser, journey_app, mailbox, screenshots, tmp_path,
-                                                              capsys):
+                                                              capsys, lang, size):
     started = time.monotonic()
     studio_app = journey_app.studio
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    EMAIL = f"journey-{lang}@example.com"  # one address per run, as a visitor has
+    context = browser.new_context(viewport=SIZES[size], locale=LOCALES[lang], accept_downloads=True)
     page = context.new_page()
-    journey = Journey(page, screenshots)
+    folder = screenshots / f"{lang}-{size}"
+    folder.mkdir(exist_ok=True)
+    journey = Journey(page, folder)
     google = Google(page)
     photo = tmp_path / "holiday.png"
     samples.noise(96, 64, seed=11).save(photo)
@@ -136,7 +153,7 @@ def test_a_new_visitor_from_cookie_banner_to_deleted_account(browser, journey_ap
         # 2. Sign in with an e-mailed link.
         page.fill("#signin-email textarea, #signin-email input", EMAIL)
         page.click("#signin-send")
-        wait_for_text(page, "#signin-status", "on its way")
+        wait_for_text(page, "#signin-status", SENT[lang])
         journey.shot("link-sent")
         link = re.search(r"http://\S+", mailbox.last_to(EMAIL).get_content()).group(0)
         page.goto(link)
@@ -160,10 +177,10 @@ def test_a_new_visitor_from_cookie_banner_to_deleted_account(browser, journey_ap
         prices = dict(price_list(studio_app.settings))
         spend = prices["instruct_edit"] + prices["inpaint"] + prices["remove_background"]
         assert spend <= signup
-        open_credits(page)
-        wait_for_text(page, "#credits-balance", f"{signup} credits available")
+        open_tab(page, "credits.tab", lang)
+        wait_for_text(page, "#credits-balance", available(signup, lang))
         journey.shot("signup-credits")
-        page.click("button[role=tab]:has-text('Studio')")
+        open_tab(page, "studio.tab", lang)
 
         # 5. Three edits: an instruction, an inpaint with a painted mask, a background removal.
         studio.upload(photo)
@@ -174,19 +191,20 @@ def test_a_new_visitor_from_cookie_banner_to_deleted_account(browser, journey_ap
         assert shown_pixels.tobytes() == Image.open(photo).convert("RGB").tobytes()
         studio.type_prompt("make it snowy")
         studio.run()
-        assert "Edit with an instruction" in studio.info()
+        assert text(label_key("instruct_edit"), lang) in studio.info()
         journey.shot("instruct-edit")
-        studio.choose("Inpaint")
+        studio.choose(text(label_key("inpaint"), lang))
         studio.type_prompt("a red ball")
         studio.paint((0.35, 0.35, 0.65, 0.65))
         journey.shot("mask-painted")
         studio.run()
         inpainted = studio.info()
         journey.shot("inpaint")
-        studio.choose("Remove background")
+        studio.choose(text(label_key("remove_background"), lang))
         studio.run()
         removed = studio.info()
-        assert "Remove background" in removed and inpainted.split(" · ")[0] != removed.split(" · ")[0]
+        assert text(label_key("remove_background"), lang) in removed
+        assert inpainted.split(" · ")[0] != removed.split(" · ")[0]
         assert studio.history_count() == 4
         journey.shot("remove-background")
 
@@ -213,9 +231,9 @@ def test_a_new_visitor_from_cookie_banner_to_deleted_account(browser, journey_ap
 
         # 9. Buy a pack at Creem (the contract server pays and sends the signed webhook).
         pack = studio_app.settings.pack_credits[PACK]
-        open_credits(page)
-        wait_for_text(page, "#credits-balance", f"{left} credits available")
-        page.click(f"button:has-text('Buy {pack} credits')")
+        open_tab(page, "credits.tab", lang)
+        wait_for_text(page, "#credits-balance", available(left, lang))
+        page.click(f"button:has-text('{text('credits.buy', lang, credits=pack)}')")
         page.wait_for_selector("#pay", timeout=TIMEOUT_MS)
         journey.shot("creem-checkout")
         page.click("#pay")
@@ -227,13 +245,13 @@ def test_a_new_visitor_from_cookie_banner_to_deleted_account(browser, journey_ap
 
         # 10. The balance rose by the pack, in the Credits tab too.
         StudioPage(page, journey_app.url)
-        open_credits(page)
-        wait_for_text(page, "#credits-balance", f"{left + pack} credits available")
-        assert "Credit pack" in page.inner_text("#credit-history")
+        open_tab(page, "credits.tab", lang)
+        wait_for_text(page, "#credits-balance", available(left + pack, lang))
+        assert text("credits.kind.purchase", lang) in page.inner_text("#credit-history")
         journey.shot("balance-risen")
 
         # 11. Account -> My data -> a JSON file with the address and every credit entry.
-        page.click("button[role=tab]:has-text('Account')")
+        open_tab(page, "account.tab", lang)
         page.wait_for_selector("#export-data", state="visible", timeout=TIMEOUT_MS)
         journey.shot("my-data")
         with page.expect_download(timeout=TIMEOUT_MS) as download:
