@@ -83,6 +83,7 @@ class Limits:
     """Sizes that depend on whether demo weights are in use (they are kept small and fast)."""
 
     working_pixels: int
+    demo: bool = False  # demo weights give noise: even operations that work at full size may work at working_pixels
 
 
 @dataclass

@@ -234,7 +234,7 @@ class EditService:
 
     def limits(self, weights: str) -> Limits:
         working = self.settings.tiny_working_pixels if weights == "tiny" else self.settings.max_working_pixels
-        return Limits(working_pixels=working)
+        return Limits(working_pixels=working, demo=weights == "tiny")
 
     def default_spec(self, op: Operation) -> ModelSpec:
         return self.models.spec(op, op.default_model(self.settings))

@@ -10,6 +10,7 @@ from PIL import Image
 from kernel.errors import UserError
 from pipelines.base import Model, Operation, Prepared, StepFn
 from pipelines.examples import Example
+from pipelines.geometry import fit_canvas
 from pipelines.inputs import IMAGE, Choice
 
 if TYPE_CHECKING:
@@ -102,7 +103,11 @@ class Upscale(Operation):
                                       limit=f"{settings.max_input_pixels / 1e6:g}"))
 
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
-        return Prepared(request, seed, {"image": request.image.convert("RGB")}, shared={})
+        image = request.image.convert("RGB")
+        if limits.demo and image.width * image.height > limits.working_pixels:  # noise either way: keep demos fast
+            image = image.resize(fit_canvas(image.size, max_pixels=limits.working_pixels, multiple=1).scaled,
+                                 Image.Resampling.BILINEAR)
+        return Prepared(request, seed, {"image": image}, shared={})
 
     def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
         return [upscale_tiled(model.pipe, item.model_input["image"], on_step) for item in batch]

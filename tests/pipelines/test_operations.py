@@ -68,6 +68,21 @@ def test_output_is_a_picture_of_the_right_size_and_mode(service, op_id):
     assert last_usage(service)["status"] == "ok" and last_usage(service)["run_id"] == result.run_id
 
 
+def test_demo_weights_work_small_even_for_an_upscale_and_the_result_has_the_full_size(service, monkeypatch):
+    """Demo weights give noise, so a demo upscale works at the working size (fast) and is scaled to the target."""
+    seen = []
+    tiled = OPERATIONS["upscale"].forward
+
+    def watching(model, batch, on_step):
+        seen.extend(item.model_input["image"].size for item in batch)
+        return tiled(model, batch, on_step)
+
+    monkeypatch.setattr(OPERATIONS["upscale"], "forward", watching)
+    result = service.run(request_for("upscale", image=samples.noise(400, 300, seed=2)))
+    assert result.image.size == (800, 600)
+    assert seen and seen[0][0] * seen[0][1] <= service.settings.tiny_working_pixels
+
+
 @pytest.mark.parametrize("op_id", list(OPERATIONS))
 def test_same_inputs_and_seed_give_the_same_pixels(service, op_id):
     first = service.run(request_for(op_id, seed=42)).image
