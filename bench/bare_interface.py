@@ -14,7 +14,7 @@ from diffusers import StableDiffusionInstructPix2PixPipeline
 
 from pipelines import tiny
 
-folder = tiny.ensure("pix2pix", Path(os.environ["TINY_MODEL_DIR"]))
+folder = tiny.ensure("sd-pix2pix", Path(os.environ["TINY_MODEL_DIR"]))
 pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(folder)
 pipe.set_progress_bar_config(disable=True)
 

@@ -36,7 +36,7 @@ def main() -> str:
 
     data = temp_dir("overhead")
     env = bench_env(data, PRELOAD_OPERATION="instruct_edit")
-    folder = tiny.ensure("pix2pix", data / "tiny-models")
+    folder = tiny.ensure("sd-pix2pix", data / "tiny-models")
     image_path = photo(data)
     image = Image.open(image_path).convert("RGB")
 
