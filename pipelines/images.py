@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -32,6 +35,36 @@ _KNOWN_OTHERS = {
     b"%PDF": "a PDF",
 }
 _SRGB = ImageCms.createProfile("sRGB")
+
+
+class PixelBudget:
+    """At most `pixels` being decoded at once, across all threads; bigger requests wait their turn.
+
+    Decoding a picture briefly needs a few copies of it, so fifty simultaneous 16 MP uploads would
+    need gigabytes at once; with the budget they queue (decoding is CPU-bound, so little is lost).
+    A picture larger than the whole budget decodes alone.
+    """
+
+    def __init__(self, pixels: int) -> None:
+        self.pixels = pixels
+        self._used = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def held(self, pixels: int) -> Iterator[None]:
+        need = min(pixels, self.pixels)
+        with self._changed:
+            self._changed.wait_for(lambda: self._used + need <= self.pixels)
+            self._used += need
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._used -= need
+                self._changed.notify_all()
+
+
+DECODING = PixelBudget(32_000_000)  # two 16 MP pictures at a time
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -78,13 +111,14 @@ def decode_image(data: bytes, *, max_pixels: int, min_side: int = 1) -> Image.Im
         raise UserError(
             f"The image is {width}×{height} pixels; each side must be at least {min_side} pixels."
         )
-    try:
-        image.seek(0)  # animated WebP/PNG: the first frame
-        image.load()
-        image = ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError, EOFError):
-        raise UserError(f"The {fmt} file is damaged or incomplete. Please upload it again.") from None
-    return strip_metadata(to_srgb_8bit(image))
+    with DECODING.held(width * height):
+        try:
+            image.seek(0)  # animated WebP/PNG: the first frame
+            image.load()
+            image = ImageOps.exif_transpose(image)
+        except (OSError, SyntaxError, ValueError, EOFError):
+            raise UserError(f"The {fmt} file is damaged or incomplete. Please upload it again.") from None
+        return strip_metadata(to_srgb_8bit(image))
 
 
 def to_srgb_8bit(image: Image.Image) -> Image.Image:

@@ -145,3 +145,50 @@ def test_masks_read_alpha_or_brightness():
     white_on_black = Image.new("L", (10, 10), 0)
     white_on_black.putpixel((1, 1), 255)
     assert mask_from_image(white_on_black).getbbox() == (1, 1, 2, 2)
+
+
+def test_simultaneous_decodes_stay_within_the_pixel_budget(monkeypatch):
+    """Many big uploads at once decode a budget's worth at a time, so their copies never pile up in memory."""
+    import threading
+
+    from pipelines import images
+
+    budget = images.PixelBudget(2 * 400 * 300)
+    monkeypatch.setattr(images, "DECODING", budget)
+    decoding, most = [0], [0]
+    lock = threading.Lock()
+    real_load = Image.Image.load
+
+    def counted_load(self):
+        with lock:
+            decoding[0] += 1
+            most[0] = max(most[0], decoding[0])
+        try:
+            threading.Event().wait(0.05)  # long enough for the others to arrive
+            return real_load(self)
+        finally:
+            with lock:
+                decoding[0] -= 1
+
+    monkeypatch.setattr(Image.Image, "load", counted_load)
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), "teal").save(buffer, format="PNG")
+    data = buffer.getvalue()
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(decode_image(data, max_pixels=10**8)))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8 and all(r.size == (400, 300) for r in results)
+    assert most[0] == 2  # two pictures' worth at a time, never more
+
+
+def test_a_picture_larger_than_the_whole_budget_still_decodes(monkeypatch):
+    from pipelines import images
+
+    monkeypatch.setattr(images, "DECODING", images.PixelBudget(100))
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "teal").save(buffer, format="PNG")
+    assert decode_image(buffer.getvalue(), max_pixels=10**6).size == (40, 30)
