@@ -180,7 +180,8 @@ def main() -> str:
     uploads = data / "gradio"
     env = bench_env(data, PICTURE_MEMORY_MB=str(PICTURE_MEMORY_MB), GRADIO_TEMP_DIR=str(uploads),
                     UPLOAD_UNCLAIMED_S=str(UPLOAD_UNCLAIMED_S), PRELOAD_OPERATION="",
-                    MALLOC_ARENA_MAX="2", CREEM_WEBHOOK_SECRET=secrets.token_hex(16))
+                    MALLOC_ARENA_MAX="2", MALLOC_MMAP_THRESHOLD_=os.environ.get("MALLOC_MMAP_THRESHOLD_", "1048576"),
+                    CREEM_WEBHOOK_SECRET=secrets.token_hex(16))
     headers = make_users(env, 1)[0]
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
