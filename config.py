@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     github_authorize_url: str = "https://github.com/login/oauth/authorize"
     github_token_url: str = "https://github.com/login/oauth/access_token"  # noqa: S105 - a URL
     github_api_url: str = "https://api.github.com/"
+    # Hugging Face sign-in: a Space with `hf_oauth: true` sets exactly these four (no setting of ours)
+    oauth_client_id: str | None = None
+    oauth_client_secret: SecretStr | None = None
+    oauth_scopes: str = "openid profile email"
+    openid_provider_url: str | None = None  # e.g. https://huggingface.co; its discovery document is read at start
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"

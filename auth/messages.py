@@ -25,8 +25,8 @@ STRINGS = {
                            "already). Please start again.",
         "auth.too_slow": "{label} did not answer in time. Please try again in a moment.",
         "auth.unreachable": "{label} could not be reached. Please try again in a moment.",
-        "auth.google_no_email": "Google did not share an e-mail address, which this site needs to sign you in.",
-        "auth.google_unverified": "Your Google e-mail address is not verified. Verify it with Google, then try again.",
+        "auth.no_email": "{label} did not share an e-mail address, which this site needs to sign you in.",
+        "auth.unverified": "Your {label} e-mail address is not verified. Verify it with {label}, then try again.",
         "auth.github_unverified": "Your GitHub account has no verified primary e-mail address. Verify one on "
                                   "GitHub, then try again.",
         "auth.unusable_email": "{label} gave an e-mail address this site cannot use.",
@@ -65,9 +65,9 @@ STRINGS = {
                            "använts). Börja om från början.",
         "auth.too_slow": "{label} svarade inte i tid. Försök igen om en stund.",
         "auth.unreachable": "Det gick inte att nå {label}. Försök igen om en stund.",
-        "auth.google_no_email": "Google delade ingen e-postadress, och den behövs för att du ska kunna logga in här.",
-        "auth.google_unverified": "Din e-postadress hos Google är inte verifierad. Verifiera den hos Google och "
-                                  "försök sedan igen.",
+        "auth.no_email": "{label} delade ingen e-postadress, och den behövs för att du ska kunna logga in här.",
+        "auth.unverified": "Din e-postadress hos {label} är inte verifierad. Verifiera den hos {label} och "
+                           "försök sedan igen.",
         "auth.github_unverified": "Ditt GitHub-konto har ingen verifierad primär e-postadress. Verifiera en på "
                                   "GitHub och försök sedan igen.",
         "auth.unusable_email": "{label} gav en e-postadress som den här webbplatsen inte kan använda.",

@@ -1,7 +1,10 @@
-"""Google (OpenID Connect) and GitHub (OAuth2) through authlib's Starlette client.
+"""Google and Hugging Face (OpenID Connect) and GitHub (OAuth2) through authlib's Starlette client.
 
 Every endpoint is a setting, so tests point them at providers on loopback. A sign-in yields a
 Profile only with a verified e-mail address; anything else is a SignInFailed with a sentence.
+Hugging Face's settings are the ones a Space with `hf_oauth: true` sets (OAUTH_CLIENT_ID, ...,
+OPENID_PROVIDER_URL); its discovery document is checked at start, so a provider that cannot be
+used hides its button instead of failing visitors.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ if TYPE_CHECKING:  # authlib is imported when sign-in is first used, not at star
 
 log = logging.getLogger(__name__)
 
-LABELS = {"google": "Google", "github": "GitHub"}
+LABELS = {"huggingface": "Hugging Face", "google": "Google", "github": "GitHub"}
+OIDC_NEEDS = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")  # of a discovery document
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,35 @@ TIMEOUTS, HTTP_ERRORS = _http_exceptions()
 
 
 def configured_providers(settings: Settings) -> list[str]:
-    """The OAuth providers this deployment has credentials for."""
-    return [name for name, client_id in (("google", settings.google_client_id), ("github", settings.github_client_id))
-            if client_id]
+    """The sign-in providers this deployment can use, Hugging Face first (on a Space, most visitors have it)."""
+    found = ["huggingface"] if settings.oauth_client_id and huggingface_usable(settings) else []
+    return found + [name for name, client_id in (("google", settings.google_client_id),
+                                                  ("github", settings.github_client_id)) if client_id]
+
+
+def discovery_url(issuer: str) -> str:
+    return f"{issuer.rstrip('/')}/.well-known/openid-configuration"
+
+
+def huggingface_usable(settings: Settings) -> bool:
+    """Whether OPENID_PROVIDER_URL's discovery document answers with what a sign-in needs; logs why not."""
+    if not settings.openid_provider_url:
+        log.warning("OAUTH_CLIENT_ID is set but OPENID_PROVIDER_URL is not: Hugging Face sign-in is off")
+        return False
+    url = discovery_url(settings.openid_provider_url)
+    try:
+        answer = httpx.get(url, timeout=settings.oauth_timeout_s, follow_redirects=True)
+        answer.raise_for_status()
+        document = answer.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        log.warning("Hugging Face sign-in is off: %s did not answer with a discovery document (%s)",
+                    url, type(exc).__name__)
+        return False
+    missing = [key for key in OIDC_NEEDS if not isinstance(document, dict) or not document.get(key)]
+    if missing:
+        log.warning("Hugging Face sign-in is off: the discovery document at %s lacks %s", url, ", ".join(missing))
+        return False
+    return True
 
 
 def build_oauth(settings: Settings) -> OAuth:
@@ -73,6 +103,14 @@ def build_oauth(settings: Settings) -> OAuth:
             server_metadata_url=settings.google_discovery_url,
             client_kwargs={"scope": "openid email profile", **client_kwargs},
         )
+    if settings.oauth_client_id and settings.openid_provider_url:
+        oauth.register(
+            "huggingface",
+            client_id=settings.oauth_client_id,
+            client_secret=_secret(settings.oauth_client_secret),
+            server_metadata_url=discovery_url(settings.openid_provider_url),
+            client_kwargs={"scope": _with_email(settings.oauth_scopes), **client_kwargs},
+        )
     if settings.github_client_id:
         oauth.register(
             "github",
@@ -84,6 +122,12 @@ def build_oauth(settings: Settings) -> OAuth:
             client_kwargs={"scope": "read:user user:email", **client_kwargs},
         )
     return oauth
+
+
+def _with_email(scopes: str) -> str:
+    """The scopes the Space granted, plus openid and email, which a sign-in here needs."""
+    names = scopes.replace(",", " ").split()
+    return " ".join(names + [name for name in ("openid", "email") if name not in names])
 
 
 def _secret(value) -> str | None:
@@ -103,7 +147,7 @@ async def finish_sign_in(oauth: OAuth, provider: str, request: Request) -> Profi
         raise SignInFailed(f"{label} did not sign you in ({reason[:60]}). Please try again.")
     try:
         token = await client.authorize_access_token(request)
-        profile = await (_google(token) if provider == "google" else _github(client, token))
+        profile = await (_github(client, token) if provider == "github" else _openid(provider, token))
     except OAuthError as exc:
         log.warning("%s sign-in refused: %s", provider, exc.error)
         raise SignInFailed(
@@ -118,13 +162,16 @@ async def finish_sign_in(oauth: OAuth, provider: str, request: Request) -> Profi
     return profile
 
 
-async def _google(token: dict) -> Profile:
+async def _openid(provider: str, token: dict) -> Profile:
+    """Google's and Hugging Face's verified claims: the subject, the address (verified), the name."""
+    label = LABELS[provider]
     claims = token.get("userinfo") or {}
     if not claims.get("sub") or not claims.get("email"):
-        raise SignInFailed("Google did not share an e-mail address, which this site needs to sign you in.")
+        raise SignInFailed(f"{label} did not share an e-mail address, which this site needs to sign you in.")
     if claims.get("email_verified") not in (True, "true"):
-        raise SignInFailed("Your Google e-mail address is not verified. Verify it with Google, then try again.")
-    return Profile("google", str(claims["sub"]), _email(claims["email"], "Google"), claims.get("name"))
+        raise SignInFailed(f"Your {label} e-mail address is not verified. Verify it with {label}, then try again.")
+    name = claims.get("name") or claims.get("preferred_username")
+    return Profile(provider, str(claims["sub"]), _email(claims["email"], label), name)
 
 
 async def _github(client, token: dict) -> Profile:

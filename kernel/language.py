@@ -119,11 +119,12 @@ def _pattern(template: str) -> re.Pattern[str]:
     """"Too many {what}." -> ^Too\\ many\\ (?P<what>.+?)\\.$ (the values are taken back out)."""
     if template not in _patterns:
         try:
-            parts = []
+            parts, seen = [], set()
             for literal, field, _spec, _conversion in string.Formatter().parse(template):
                 parts.append(re.escape(literal))
-                if field is not None:
-                    parts.append(f"(?P<{field}>.+?)")
+                if field is not None:  # a field used twice must match the same text again
+                    parts.append(f"(?P={field})" if field in seen else f"(?P<{field}>.+?)")
+                    seen.add(field)
             _patterns[template] = re.compile("".join(parts), re.DOTALL)
         except (ValueError, re.error):  # a text with braces of its own (code in Markdown): only itself
             _patterns[template] = re.compile(re.escape(template))

@@ -56,7 +56,7 @@ def tiny_models(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory, tiny_models, oidc_provider, github, mailbox, creem) -> Settings:
-    """The app under test, with Google, GitHub, SMTP and Creem pointed at servers on loopback."""
+    """The app under test, with Google, Hugging Face, GitHub, SMTP and Creem pointed at servers on loopback."""
     from tests.auth.github_server import CLIENT_ID, CLIENT_SECRET
     from tests.billing import creem_server
 
@@ -65,6 +65,8 @@ def settings(tmp_path_factory, tiny_models, oidc_provider, github, mailbox, cree
         data, tiny_models,
         google_client_id="studio-google", google_client_secret="studio-google-secret",
         google_discovery_url=f"{oidc_provider}/.well-known/openid-configuration",
+        oauth_client_id="studio-hf", oauth_client_secret="studio-hf-secret",  # Hugging Face, as a Space sets them
+        openid_provider_url=oidc_provider,
         github_client_id=CLIENT_ID, github_client_secret=CLIENT_SECRET,
         github_authorize_url=f"{github.url}/login/oauth/authorize",
         github_token_url=f"{github.url}/login/oauth/access_token", github_api_url=f"{github.url}/",
@@ -184,7 +186,7 @@ def github() -> Iterator[GitHub]:
 
 @pytest.fixture(scope="session")
 def oidc_provider() -> Iterator[str]:
-    """A real OpenID Connect provider (oidc-provider-mock) standing in for Google."""
+    """A real OpenID Connect provider (oidc-provider-mock) standing in for Google and for Hugging Face."""
     import oidc_provider_mock
 
     with oidc_provider_mock.run_server_in_thread() as server:
