@@ -121,3 +121,31 @@ def test_the_standin_has_the_real_decorators_signature():
         return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
 
     assert shape(zerogpu_standin.GPU) == shape(spaces.GPU)
+
+
+def slow_batch(operation_id: str, spec: object, items: list[Prepared]) -> zerogpu.DeviceOutcome:
+    """Stands in for run_batch in the worker: a batch that takes a while."""
+    import time
+
+    time.sleep(0.5)
+    return zerogpu.DeviceOutcome(outputs=[f"out-{item.seed}" for item in items])
+
+
+def test_cancel_on_zero_gpu_takes_effect_between_batches():
+    """No callback reaches the worker: a batch on the GPU runs to its end, and a job cancelled meanwhile
+    gets RunCancelled (its output is dropped) when the batch returns."""
+    import threading
+
+    from kernel.errors import RunCancelled
+    from pipelines.batcher import DeviceQueue, Job
+
+    class Op:
+        id = "upscale"
+
+    work = zerogpu.ZeroGpuWork(zerogpu_standin.GPU(slow_batch, duration=5))
+    model = type("Model", (), {"spec": None})()
+    job = Job("k", Prepared(None, 3, {}, {}), work(Op(), model))
+    threading.Timer(0.1, job.cancel.set).start()
+    with pytest.raises(RunCancelled):
+        DeviceQueue(4).submit(job)
+    assert DeviceQueue(4).submit(Job("k", Prepared(None, 4, {}, {}), work(Op(), model))) == "out-4"
