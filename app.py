@@ -33,9 +33,8 @@ from monitoring import logs
 from monitoring.health import Readiness
 from monitoring.metrics import Metrics
 from monitoring.routes import monitoring_router
-from pipelines import registry
+from pipelines import registry, zerogpu
 from pipelines.batcher import DeviceQueue
-from pipelines.device import zero_gpu_wrapper
 from pipelines.models import ModelManager
 from pipelines.registry import OPERATIONS
 from pipelines.service import EditService
@@ -85,8 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(settings.sqlalchemy_url)
     migrate(engine, FieldCipher.from_settings(settings))  # existing rows are encrypted with the app's keys
     models = ModelManager(settings)
-    queue = DeviceQueue(settings.max_batch_size, wrap=zero_gpu_wrapper(settings.zero_gpu_duration_s))
-    service = EditService(settings, models, queue, UsageLog(engine))
+    queue = DeviceQueue(settings.max_batch_size)
+    on_zero_gpu = zerogpu.attach(models, settings.zero_gpu_duration_s)  # None off ZeroGPU: the work runs here
+    service = EditService(settings, models, queue, UsageLog(engine), device_work=on_zero_gpu)
     accounts = Accounts(engine, settings)
     identify = make_auth_dependency(accounts)
     creem = CreemClient(settings) if settings.creem_api_key else None

@@ -16,7 +16,8 @@ in pipelines/registry.py:
 The four steps:
     validate(request)            cheap checks, before any model is touched
     prepare(request, model)      fit the picture to the model (on the CPU)
-    forward(model, batch, step)  the model work for one or more prepared items (on the device)
+    forward(model, batch, step)  the model work for one or more prepared items (on the device); it reads
+                                 only each item's seed, model_input and shared (ZeroGPU sends just those)
     finish(prepared, output)     restore the input's size and framing
 """
 
@@ -88,11 +89,18 @@ class Limits:
 
 @dataclass
 class Prepared:
-    request: EditRequest
+    """One item ready for the model. `forward` reads only `seed`, `model_input` and `shared`: on
+    ZeroGPU those are all that cross to the GPU worker (see `on_device`)."""
+
+    request: EditRequest | None  # None on the device side of ZeroGPU
     seed: int
     model_input: dict[str, Any]  # per-item arguments, listed across a batch
     shared: dict[str, Any]  # arguments every item of a batch has in common
     restore: dict[str, Any] = field(default_factory=dict)  # what finish() needs
+
+    def on_device(self) -> Prepared:
+        """What `forward` needs and nothing more: the original photo and finish()'s notes stay here."""
+        return Prepared(None, self.seed, self.model_input, self.shared)
 
 
 class Operation(ABC):

@@ -5,7 +5,8 @@ only, so every item would look like the first user; and a batch there cannot rep
 stop per item. Here each request arrives already validated and owned by its caller.
 
 Leader/follower: the caller that finds the device idle runs the next batch itself, in its own
-thread, so the work stays inside a request (ZeroGPU's `spaces.GPU` needs that). Callers that arrive
+thread, so the work stays inside a request (ZeroGPU's `spaces.GPU` needs that: the job's `work`
+is where it goes, see pipelines/zerogpu.py; the queue itself never crosses a process). Callers that arrive
 while the device is busy wait; when it frees, the next leader takes every waiting job with the
 same key (same operation, model, size and settings), up to `max_batch_size`.
 """
@@ -51,9 +52,8 @@ class Job:
 
 
 class DeviceQueue:
-    def __init__(self, max_batch_size: int = 1, wrap: Callable[[Callable], Callable] | None = None) -> None:
+    def __init__(self, max_batch_size: int = 1) -> None:
         self.max_batch_size = max(1, max_batch_size)
-        self._run_batch = wrap(self._execute) if wrap else self._execute
         self._cond = threading.Condition()
         self._waiting: list[Job] = []
         self._busy = False
@@ -69,7 +69,7 @@ class DeviceQueue:
             if batch is None:
                 return job.outcome()
             try:
-                self._run_batch(batch, job)
+                self._execute(batch, job)
             finally:
                 with self._cond:
                     self._busy = False

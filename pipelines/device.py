@@ -8,8 +8,6 @@ CPU: float32 (fp16 on CPU is ~17x slower) and never an offload call (they raise 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -100,14 +98,3 @@ def set_vae_tiling(pipe: Any, on: bool) -> None:
     else:
         vae.disable_tiling()
 
-
-def zero_gpu_wrapper(duration_s: int) -> Callable[[Callable], Callable] | None:
-    """`spaces.GPU` on Hugging Face ZeroGPU hardware, else None. The package is optional."""
-    if not os.environ.get("SPACES_ZERO_GPU"):
-        return None
-    try:
-        import spaces
-    except ImportError:
-        log.warning("SPACES_ZERO_GPU is set but the `spaces` package is missing; running without it")
-        return None
-    return spaces.GPU(duration=duration_s)

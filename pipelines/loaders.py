@@ -12,6 +12,7 @@ included, holds BUILDING.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from config import Settings
 
 BUILDING = threading.RLock()  # one thread at a time constructs or loads torch modules
+# A forked child (ZeroGPU's worker) starts with the lock free: the thread that held it in the parent is not there.
+os.register_at_fork(after_in_child=BUILDING._at_fork_reinit)  # as logging does for its handlers' locks
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,12 @@ class ModelManager:
                 entry.users -= 1
                 entry.last_used = time.monotonic()
 
+    def after_fork(self) -> None:
+        """In a forked child (ZeroGPU's worker): fresh locks, since a thread holding one in the parent
+        does not exist here. The loaded models are inherited as they were at the fork."""
+        self._lock = threading.RLock()
+        self._loading = {}
+
     def is_loaded(self, spec: ModelSpec) -> bool:
         return spec.key in self._entries
 

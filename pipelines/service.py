@@ -24,7 +24,7 @@ from PIL import Image
 from config import Settings
 from kernel.errors import RunCancelled, RunFailed, UserError
 from pipelines.base import EditRequest, Limits, Operation
-from pipelines.batcher import DeviceQueue, Job
+from pipelines.batcher import BatchWork, DeviceQueue, Job
 from pipelines.models import LoadedModel, ModelManager, ModelSpec
 from pipelines.registry import OPERATIONS, get_operation
 from store.usage import RunRecord, UsageLog
@@ -32,6 +32,12 @@ from store.usage import RunRecord, UsageLog
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int, str], None]  # (done, total, what is happening)
+DeviceWork = Callable[[Operation, LoadedModel], BatchWork]  # a job's batch work for an operation and its model
+
+
+def in_process(op: Operation, model: LoadedModel) -> BatchWork:
+    """The model work called right here: progress and Cancel at every step, nothing pickled."""
+    return partial(op.forward, model)
 
 
 @dataclass(frozen=True)
@@ -66,10 +72,12 @@ class Attempt:
 
 
 class EditService:
-    def __init__(self, settings: Settings, models: ModelManager, queue: DeviceQueue, usage: UsageLog | None) -> None:
+    def __init__(self, settings: Settings, models: ModelManager, queue: DeviceQueue, usage: UsageLog | None,
+                 device_work: DeviceWork | None = None) -> None:
         self.settings = settings
         self.models = models
         self.queue = queue
+        self.device_work = device_work or in_process  # pipelines/zerogpu.py's on ZeroGPU
         self.usage = usage
         self.observers: list[Callable[[RunRecord], None]] = []  # told of every finished run (metrics, logs)
         self._running: set[threading.Event] = set()  # the cancel switches of the runs in progress
@@ -168,7 +176,7 @@ class EditService:
                 job = Job(
                     key=(op.id, spec.key, batch_key),
                     item=prepared,
-                    work=partial(op.forward, model),
+                    work=self.device_work(op, model),
                     cancel=cancel,
                     on_progress=lambda done, total: report(done, total, "Editing"),
                 )
@@ -302,7 +310,7 @@ def _out_of_memory(exc: BaseException) -> bool:
 def _as_run_failed(exc: Exception, run_id: str, op_id: str) -> RunFailed:
     """Log the details (no prompt, no pixels), give the user a sentence and the run id."""
     log.error("run %s (%s) failed: %s: %s", run_id, op_id, type(exc).__name__, exc, exc_info=exc)
-    if _out_of_memory(exc):
+    if _out_of_memory(exc) or getattr(exc, "type_name", "") == "OutOfMemoryError":  # the latter: from ZeroGPU's worker
         return RunFailed(
             f"The GPU ran out of memory on this picture (run {run_id[:8]}). "
             "Try a smaller picture or fewer steps. Nothing was changed."
