@@ -75,6 +75,16 @@ def test_every_operation_runs_through_the_fork_and_pickle_boundary(client, files
     assert 1 <= zerogpu_standin.DURATIONS[-1] <= CAP_S
 
 
+def test_the_gpu_call_sees_the_visitors_request_so_zerogpu_bills_their_account(zero_gpu_app, files):
+    """The real `spaces` reads the request's x-ip-token from Gradio's context to charge the visitor's quota."""
+    key = zero_gpu_app.api_key()
+    visitor = Client(zero_gpu_app.url, verbose=False, download_files=False,
+                     headers={"Authorization": f"Bearer {key}", "X-IP-Token": "visitor-quota-token"})
+    visitor.predict(image=handle_file(files["photo"]), api_name="/remove_background")
+    seen = zerogpu_standin.REQUEST_HEADERS[-1]
+    assert seen is not None and seen.get("x-ip-token") == "visitor-quota-token"
+
+
 def test_an_error_in_the_worker_comes_back_as_a_sentence(zero_gpu_app, client, files, monkeypatch):
     """The worker sends back the error's class and message (plain values); the user reads the usual sentence."""
     op = OPERATIONS["upscale"]

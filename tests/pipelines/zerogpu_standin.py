@@ -22,6 +22,7 @@ from typing import Any
 
 WORKER_TIMEOUT_S = 120  # a worker stuck this long prints its stack and exits: the caller gets an error
 DURATIONS: list[float] = []  # seconds asked for, per call, in order (tests read it)
+REQUEST_HEADERS: list[dict[str, str] | None] = []  # the Gradio request each call saw, as the real one reads it
 
 
 def GPU(task: Callable | None = None, *, duration: Any = None, size: Any = None, **kwargs: Any) -> Any:
@@ -34,6 +35,7 @@ def GPU(task: Callable | None = None, *, duration: Any = None, size: Any = None,
         if isinstance(seconds, timedelta):
             seconds = seconds.total_seconds()
         DURATIONS.append(seconds)
+        REQUEST_HEADERS.append(_request_headers())
         payload = pickle.dumps((args, kwargs))  # raises here, in the caller, as spaces' arg_queue.put does
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
@@ -52,6 +54,15 @@ def GPU(task: Callable | None = None, *, duration: Any = None, size: Any = None,
         return value
 
     return handler
+
+
+def _request_headers() -> dict[str, str] | None:
+    """The headers of the Gradio request in this context: ZeroGPU reads its quota token (x-ip-token) there."""
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)
+    headers = getattr(request, "headers", None)
+    return {k.lower(): v for k, v in dict(headers).items()} if headers is not None else None
 
 
 def _worker(task: Callable, payload: bytes, send: Any) -> None:
