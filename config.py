@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     tiny_model_dir: Path | None = None  # default: data_dir / "tiny-models"
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
     cpu_offload: Literal["auto", "always", "never"] = "auto"
+    # speed-ups per loaded pipeline (pipelines/acceleration.py): auto (per GPU class), none, or a list
+    accelerations: CommaList = ["auto"]
     model_memory_budget_gb: float = 0.0  # 0: 90% of the device's memory
     preload_operation: str = "default"  # an operation id; "default": the page's first; empty: none
     hub_probe_timeout_s: float = 3.0
@@ -154,7 +156,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "trust_remote_code_models", "prices", "creem_packs", "creem_subscriptions",
-        "moderation_blocklist", "data_keys", "admin_emails", "allowed_origins", mode="before",
+        "moderation_blocklist", "data_keys", "admin_emails", "allowed_origins", "accelerations", mode="before",
     )
     @classmethod
     def _split_commas(cls, value: object) -> object:

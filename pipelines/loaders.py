@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from pipelines.acceleration import accelerate, resolve
 from pipelines.device import diffusion_dtype, module_bytes, place_pipeline
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class LoadedModel:
     nbytes: int
     placement: str  # "device", "offload" or "cpu"
     base: LoadedModel | None = None  # set when this pipeline shares another's weights
+    accelerations: tuple[str, ...] = ()  # pipelines/acceleration.py techniques applied
     users: int = 0
     last_used: float = field(default_factory=time.monotonic)
 
@@ -97,13 +99,15 @@ def load_diffusers(spec: ModelSpec, ctx: LoadContext) -> LoadedModel:
         pipe = cls.from_pipe(sibling.pipe)
         if sibling.placement == "offload":
             pipe.enable_model_cpu_offload()
-        return LoadedModel(spec, pipe, ctx.device, 0, sibling.placement, base=sibling)
+        return LoadedModel(spec, pipe, ctx.device, 0, sibling.placement, base=sibling,
+                           accelerations=sibling.accelerations)  # the same modules, already accelerated
     folder_class = diffusers.DiffusionPipeline.load_config(spec.source)["_class_name"]
     pipe = cls.from_pretrained(spec.source, dtype=diffusion_dtype(ctx.device, folder_class))
     pipe.set_progress_bar_config(disable=True)
     nbytes = module_bytes(pipe)
     placement = place_pipeline(pipe, ctx.device, ctx.settings.cpu_offload)
-    return LoadedModel(spec, pipe, ctx.device, nbytes, placement)
+    applied = accelerate(pipe, resolve(ctx.settings.accelerations, ctx.device), ctx.device)
+    return LoadedModel(spec, pipe, ctx.device, nbytes, placement, accelerations=tuple(applied))
 
 
 @loader("segmentation")

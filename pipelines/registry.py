@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from kernel.errors import UserError
+from pipelines.acceleration import TECHNIQUES
 from pipelines.base import Operation
 from pipelines.inputs import Input, Texts, all_tables
 from pipelines.loaders import LOADERS
@@ -114,6 +115,10 @@ def check_settings(settings: Settings) -> None:
     for op in OPERATIONS.values():
         if not op.model_choices(settings):
             raise ValueError(f"{op.models_setting.upper()} offers no model for {op.id}")
+    unknown = [name for name in settings.accelerations if name not in (*TECHNIQUES, "auto", "none")]
+    if unknown:
+        raise ValueError(f"ACCELERATIONS names {', '.join(unknown)}, which is no technique here "
+                         f"(auto, none, or some of: {', '.join(TECHNIQUES)})")
 
 
 for _operation in (InstructEdit(), Inpaint(), Outpaint(), Restyle(), RemoveBackground(), Upscale()):

@@ -1,0 +1,147 @@
+"""Speed-ups for a loaded diffusers pipeline, each one a named setting (ACCELERATIONS).
+
+Each technique changes how the denoiser runs, never what it computes beyond rounding (the
+first-block cache aside, which skips steps whose first block barely changed: an option, off
+by default). Unknown names stop the start (config.py); a technique a pipeline or device cannot
+use is skipped with a log line, so one setting can serve mixed models.
+
+- `channels_last`: UNets read NHWC tensors, which cuDNN's convolutions prefer on recent GPUs.
+- `fuse_qkv`: one matrix multiply for query, key and value instead of three.
+- `compile`: `torch.compile` of the denoiser's repeated blocks (regional compilation: each
+  distinct block compiles once, so start-up stays short); shapes are static per size bucket and
+  the first run of each bucket compiles, so preloading warms the default one up.
+- `first_block_cache`: diffusers' first-block cache for transformer denoisers (FLUX, Qwen):
+  a step whose first block's output changed less than the threshold reuses the rest.
+- `fp8`: weights in float8 through torchao, on GPUs with compute capability 8.9 or newer.
+
+SDPA (PyTorch's fused attention, FlashAttention on supported GPUs) is what diffusers uses by
+default with torch 2; nothing to switch on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FIRST_BLOCK_CACHE_THRESHOLD = 0.05  # relative change under which a step reuses the cached blocks
+
+
+def _denoiser(pipe: Any) -> Any | None:
+    return getattr(pipe, "transformer", None) or getattr(pipe, "unet", None)
+
+
+def _channels_last(pipe: Any, device: str) -> bool:
+    import torch
+
+    unet = getattr(pipe, "unet", None)
+    if unet is None:
+        return False
+    unet.to(memory_format=torch.channels_last)
+    return True
+
+
+def _fuse_qkv(pipe: Any, device: str) -> bool:
+    denoiser = _denoiser(pipe)
+    if denoiser is None or not hasattr(denoiser, "fuse_qkv_projections"):
+        return False
+    denoiser.fuse_qkv_projections()
+    return True
+
+
+def _compile(pipe: Any, device: str) -> bool:
+    if device != "cuda":  # inductor on CPU needs a compiler toolchain and gains little for these models
+        return False
+    denoiser = _denoiser(pipe)
+    if denoiser is None:
+        return False
+    if hasattr(denoiser, "compile_repeated_blocks"):
+        denoiser.compile_repeated_blocks(fullgraph=True)
+    else:
+        denoiser.compile(fullgraph=True)
+    return True
+
+
+def _first_block_cache(pipe: Any, device: str) -> bool:
+    from diffusers.hooks import FirstBlockCacheConfig
+
+    transformer = getattr(pipe, "transformer", None)
+    if transformer is None or not hasattr(transformer, "enable_cache") or not _marks_cache_context(pipe):
+        return False
+    transformer.enable_cache(FirstBlockCacheConfig(threshold=FIRST_BLOCK_CACHE_THRESHOLD))
+    return True
+
+
+def _marks_cache_context(pipe: Any) -> bool:
+    """diffusers' caches work only where the pipeline names its denoiser calls (`cache_context`): in
+    0.42 FluxPipeline and QwenImageEditPipeline do, FluxKontextPipeline does not (it would fail)."""
+    import inspect
+
+    try:
+        return "cache_context" in inspect.getsource(type(pipe).__call__)
+    except (OSError, TypeError):
+        return False
+
+
+def _fp8(pipe: Any, device: str) -> bool:
+    import torch
+
+    if device != "cuda" or torch.cuda.get_device_capability() < (8, 9):
+        return False
+    try:
+        from torchao.quantization import Float8WeightOnlyConfig, quantize_
+    except ImportError:
+        log.warning("fp8 needs the torchao package; skipped")
+        return False
+    denoiser = _denoiser(pipe)
+    if denoiser is None:
+        return False
+    quantize_(denoiser, Float8WeightOnlyConfig())
+    return True
+
+
+TECHNIQUES: dict[str, Callable[[Any, str], bool]] = {
+    "channels_last": _channels_last,
+    "fuse_qkv": _fuse_qkv,
+    "compile": _compile,
+    "first_block_cache": _first_block_cache,
+    "fp8": _fp8,
+}
+# What ACCELERATIONS=auto means: safe on every CUDA GPU (exact up to rounding); compile and fp8 on
+# data-centre GPUs (Ampere and newer: compile; Ada/Hopper and newer: fp8); nothing on CPU or MPS.
+SAFE = ("channels_last", "fuse_qkv")
+
+
+def default_techniques(device: str) -> tuple[str, ...]:
+    if device != "cuda":
+        return ()
+    import torch
+
+    capability = torch.cuda.get_device_capability()
+    extra = ("compile",) if capability >= (8, 0) else ()
+    return SAFE + extra + (("fp8",) if capability >= (8, 9) else ())
+
+
+def resolve(setting: list[str], device: str) -> tuple[str, ...]:
+    """The techniques ACCELERATIONS names: "auto" (the default) per device, "none", or a list."""
+    if setting in ([], ["auto"]):
+        return default_techniques(device)
+    if setting == ["none"]:
+        return ()
+    return tuple(setting)
+
+
+def accelerate(pipe: Any, techniques: tuple[str, ...], device: str) -> list[str]:
+    """Apply each technique it can; returns those applied (a failure is logged and skipped)."""
+    applied = []
+    for name in techniques:
+        try:
+            if TECHNIQUES[name](pipe, device):
+                applied.append(name)
+            else:
+                log.info("acceleration %s does not apply to %s on %s", name, type(pipe).__name__, device)
+        except Exception as exc:  # noqa: BLE001 - a speed-up must never cost a working model
+            log.warning("acceleration %s failed on %s: %s", name, type(pipe).__name__, exc)
+    return applied
