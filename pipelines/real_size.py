@@ -17,6 +17,7 @@ are used, and the text encoders keep the real vocabulary size, so their embeddin
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -103,6 +104,11 @@ def build(name: str, folder: Path, *, depth: Depth, dtype: Any = None, device: s
             os.replace(staging, folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            if device.startswith("cuda"):  # the built modules are gone: give their memory back for the load
+                import torch
+
+                gc.collect()
+                torch.cuda.empty_cache()
         log.info("built real-size %s (%s depth) in %s", name, depth, folder)
     return folder
 

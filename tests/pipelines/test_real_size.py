@@ -74,12 +74,13 @@ def models(tmp_path_factory) -> ModelManager:
     return ModelManager(make_settings(data, data / "tiny", device="cpu", model_profile="real"))
 
 
-def request_for(op_id: str) -> EditRequest:
+def request_for(op_id: str, size: tuple[int, int] = SIZE) -> EditRequest:
     op = OPERATIONS[op_id]
+    width, height = size
     mask = None
     if "mask" in op.inputs:
-        mask = Image.new("L", SIZE, 0)
-        mask.paste(255, (40, 24, 88, 72))
+        mask = Image.new("L", size, 0)
+        mask.paste(255, (width * 5 // 16, height // 4, width * 11 // 16, height * 3 // 4))
     values = dict(
         prompt="a small test" if op.prompt_label else "", mask=mask, seed=3,
         steps=1 if "steps" in op.inputs else None,
@@ -87,7 +88,7 @@ def request_for(op_id: str) -> EditRequest:
         scale=None, directions=("right",) if "directions" in op.inputs else (),
         amount=25 if "amount" in op.inputs else None,
     )
-    return EditRequest(op_id, samples.noise(*SIZE, seed=1), **values)
+    return EditRequest(op_id, samples.noise(*size, seed=1), **values)
 
 
 def test_every_offered_model_has_a_config_or_a_reason():
