@@ -225,3 +225,10 @@ def _component(entry: dict[str, Any] | None, depth: Depth) -> Any:
     if hasattr(cls, "config_class"):  # a transformers model
         return cls(cls.config_class(**settings))
     return cls(**settings)  # a transformers processor
+
+
+if __name__ == "__main__":  # python -m pipelines.real_size [reduced]: every config's facts, for a benchmark
+    import sys
+
+    depth: Depth = "reduced" if sys.argv[1:] == ["reduced"] else "full"
+    print(json.dumps([facts(name, depth) for name in names()], indent=2))
