@@ -1,0 +1,30 @@
+"""`python -m bench.gpu --quick` (CI): the GPU benchmark runs end to end on the CPU at reduced depth, so a
+GPU run finds it working; every quick case and variant gives a row of numbers."""
+
+from __future__ import annotations
+
+from bench import gpu
+
+
+def test_the_quick_gpu_benchmark_measures_every_case_on_the_cpu():
+    report = gpu.main(["--quick"])
+    rows = [line.split("|")[1:-1] for line in report.splitlines() if line.startswith("| ") and "operation" not in line]
+    cells = [[cell.strip() for cell in row] for row in rows]
+    quick = gpu.plan(quick=True)
+    expected = {(op, variant) for op, name in quick.cases.items()
+                for variant in (quick.variants if not name.startswith("swin2sr") else ("bare",))}
+    assert {(row[0], row[3]) for row in cells} == expected
+    for row in cells:
+        assert float(row[4]) > 0  # seconds per edit
+        assert row[3] == "bare" or row[4] != "does not apply"
+    denoised = [row for row in cells if row[1] == "sd15-pix2pix"]
+    assert all(float(row[5]) > 0 for row in denoised)  # denoiser calls per second, from the warm edit
+
+
+def test_without_cuda_the_full_benchmark_says_so_instead_of_failing():
+    import pytest
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is here: the full benchmark runs with `python -m bench.gpu`, not in tests")
+    assert "no CUDA device" in gpu.main([])
