@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from auth.accounts import Accounts
 from auth.dependency import make_auth_dependency
+from auth.rate_limit import RateLimiter
 from auth.routes import auth_router
 from billing.creem import CreemClient
 from billing.ledger import Ledger
@@ -55,6 +56,7 @@ from store.usage import UsageLog
 from ui.developers import developers_router
 from ui.page_language import PageLanguage
 from ui.uploads import prepare_temp_dir
+from web.api_limits import ApiKeyRunLimit
 from web.headers import PageSecurity
 from web.limits import BodyLimit, body_limits
 from web.origins import CrossSiteGuard
@@ -181,6 +183,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_upload_route(app, demo, uploads, anonymous, settings.max_upload_bytes, identify)
     close_file_routes(app)  # Gradio's process_recording would write what anyone posts
     # The edge, innermost first. Every refusal it makes passes TransportSecurity; ProxyHeaders runs before all.
+    app.add_middleware(  # runs started per API key and minute, counted in the database
+        ApiKeyRunLimit, limiter=RateLimiter(engine), per_minute=settings.api_key_runs_per_minute,
+    )
     app.add_middleware(BodyLimit, limits=body_limits(settings))  # bodies counted as they stream in, refused past it
     app.add_middleware(  # writes only from our own pages (and ALLOWED_ORIGINS); CORS only for ALLOWED_ORIGINS
         CrossSiteGuard, public_url=settings.public_url, allowed_origins=settings.allowed_origins,

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     # many from the right (never the leftmost, which the client writes). 0: the headers are not believed.
     trusted_proxy_hops: int = Field(default=0, ge=0)
     oauth_timeout_s: float = 10.0
+    api_key_runs_per_minute: int = Field(default=30, ge=0)  # runs one API key may start per minute; 0: no limit
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
     google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"

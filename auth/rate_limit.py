@@ -36,3 +36,15 @@ class RateLimiter:
                 return False
             conn.execute(rate_limit_hits.insert().values(bucket=bucket, created_at=moment))
             return True
+
+    def retry_after_s(self, bucket: str, window: timedelta) -> int:
+        """Seconds until the oldest request counted in `bucket` leaves the window (at least 1)."""
+        with self.engine.connect() as conn:
+            oldest = conn.execute(
+                sa.select(sa.func.min(rate_limit_hits.c.created_at)).where(rate_limit_hits.c.bucket == bucket)
+            ).scalar()
+        if oldest is None:
+            return 1
+        if oldest.tzinfo is None:  # SQLite gives naive UTC back
+            oldest = oldest.replace(tzinfo=now().tzinfo)
+        return max(1, int((oldest + window - now()).total_seconds()) + 1)

@@ -91,6 +91,7 @@ def make_settings(data: Path, tiny_models: Path, **overrides) -> Settings:
         # with its own app (tests/web/test_upload_limits.py) and out of the way everywhere else.
         anonymous_upload_files=1_000_000,
         anonymous_upload_mb=1_000_000,
+        api_key_runs_per_minute=0,  # likewise: tests/web/test_api_limits.py has its own app with a limit
     )
     values.update(overrides)
     return Settings(**values)
