@@ -345,7 +345,8 @@ class OperationModelSettings(_BesideDotEnv):
         return {"operation_models": models} if models else {}
 
 
-NOT_OPERATION_MODELS = {"trust_remote_code_models", "operation_models"}  # fields that end like a model setting
+# Settings' own fields that end like a model setting (TRUST_REMOTE_CODE_MODELS, ALLOW_NONCOMMERCIAL_MODELS)
+NOT_OPERATION_MODELS = {name for name in Settings.model_fields if name.endswith(MODEL_SUFFIXES)}
 
 
 def _is_model_setting(name: str) -> bool:
