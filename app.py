@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     service = EditService(settings, models, queue, UsageLog(engine), device_work=on_zero_gpu)
     accounts = Accounts(engine, settings)
     identify = make_auth_dependency(accounts)
-    creem = CreemClient(settings) if settings.creem_api_key else None
+    creem = CreemClient(settings) if settings.payments_configured else None
     ledger = Ledger(engine, signup_credits=settings.signup_credits, hold_minutes=settings.hold_minutes,
                     sold_here=creem is not None)
     documents, consents = Documents(settings), Consents(engine)

@@ -123,7 +123,11 @@ class Settings(BaseSettings):
     model_memory_budget_gb: float = 0.0  # 0: 90% of the device's memory
     preload_operation: str = "default"  # an operation id; "default": the page's first; empty: none
     hub_probe_timeout_s: float = 3.0
-    trust_remote_code_models: CommaList = ["briaai/RMBG-1.4"]
+    trust_remote_code_models: CommaList = ["ZhengPeng7/BiRefNet", "briaai/RMBG-1.4"]
+    # Models whose licence forbids commercial use (FLUX.1 Kontext [dev], RMBG-1.4) while payments are
+    # configured: off, the built-in ones are not offered and one named in <ID>_MODEL(S) fails the start;
+    # true: offered anyway (you hold a licence that allows it). Without payments they are always offered.
+    allow_noncommercial_models: bool = False
     # Each operation's models: <ID>_MODEL (the default) and <ID>_MODELS (the choices, comma-separated),
     # e.g. INSTRUCT_EDIT_MODEL. The names come from the operations (pipelines/base.py), so they are
     # gathered here by their ending and checked against the registry when the app starts.
@@ -224,6 +228,17 @@ class Settings(BaseSettings):
             raise ValueError("DATA_KEYS must be set outside development (personal fields are encrypted with them): "
                              "e.g. DATA_KEYS=k1:$(python -c \"import os,base64;print(base64.b64encode(os.urandom(32))"
                              ".decode())\")")
+
+    @property
+    def payments_configured(self) -> bool:
+        """Does this deployment sell credits? As app.py decides: a Creem API key is set."""
+        return bool(self.creem_api_key and self.creem_api_key.get_secret_value())
+
+    @property
+    def noncommercial_models_allowed(self) -> bool:
+        """May models whose licence forbids commercial use be offered? Yes without payments, or when the
+        operator says so (ALLOW_NONCOMMERCIAL_MODELS=true)."""
+        return not self.payments_configured or self.allow_noncommercial_models
 
     @property
     def price_table(self) -> dict[str, int]:
@@ -331,7 +346,8 @@ class OperationModelSettings(_BesideDotEnv):
         return {"operation_models": models} if models else {}
 
 
-NOT_OPERATION_MODELS = {"trust_remote_code_models", "operation_models"}  # fields that end like a model setting
+# Settings' own fields that end like a model setting (TRUST_REMOTE_CODE_MODELS, ALLOW_NONCOMMERCIAL_MODELS)
+NOT_OPERATION_MODELS = {name for name in Settings.model_fields if name.endswith(MODEL_SUFFIXES)}
 
 
 def _is_model_setting(name: str) -> bool:

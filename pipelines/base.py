@@ -7,7 +7,8 @@ in pipelines/registry.py:
     texts         label, help, the prompt box's label and every message, in each language
     inputs        what it takes, as typed inputs (pipelines/inputs.py); the first is the picture
     models        the models it can run, the first the default, each with its tiny stand-in
-    model_kind    which loader loads them (pipelines/loaders.py); pipeline_class for diffusers
+    model_kind    which loader loads them (pipelines/loaders.py), unless a Model names its own kind;
+                  pipeline_class for diffusers
     price         credits per run unless PRICES says otherwise
     capabilities  masked, batchable, uses_seed, prompt_required, output_mode, output_size(), placement()
     examples      arguments for a call that works (the contract tests and the API docs use them)
@@ -53,6 +54,7 @@ class Model:
     licence: str = ""  # the weights' licence, as on the model card (SPDX id where there is one)
     commercial: bool = True  # may a service that sells credits run it?
     speed: str = ""  # "fast", "medium" or "slow" on a GPU: a hint beside the name
+    kind: str = ""  # which loader loads it (pipelines/loaders.py); empty: the operation's model_kind
 
 
 class EditRequest:
@@ -167,11 +169,22 @@ class Operation(ABC):
         return (self.model_setting, self.models_setting)
 
     def model_choices(self, settings: Settings) -> list[str]:
-        """The model ids an operator allows for this operation; the first is the default."""
+        """The model ids an operator allows for this operation; the first is the default.
+
+        Without <ID>_MODEL(S) these are the built-in models, less the non-commercial ones where the
+        settings rule those out (`built_in_choices`). What the operator names is offered as named:
+        a non-commercial model named there fails the start instead (registry.check_settings).
+        """
         configured = settings.operation_models
-        listed = _comma_list(configured.get(self.models_setting)) or [model.id for model in self.models]
+        listed = _comma_list(configured.get(self.models_setting)) or self.built_in_choices(settings)
         default = configured.get(self.model_setting)
         return list(dict.fromkeys([default, *listed] if default else listed))
+
+    def built_in_choices(self, settings: Settings) -> list[str]:
+        """The built-in models offered: all of them, less those whose licence forbids commercial use
+        when the service sells credits (payments configured) and ALLOW_NONCOMMERCIAL_MODELS is off."""
+        allowed = settings.noncommercial_models_allowed
+        return [model.id for model in self.models if model.commercial or allowed]
 
     def default_model(self, settings: Settings, request: EditRequest | None = None) -> str:
         return self.model_choices(settings)[0]
@@ -180,6 +193,10 @@ class Operation(ABC):
         """What the operation knows about a model it offers; a configured one it does not know by its id alone."""
         return next((model for model in self.models if model.id == model_id),
                     Model(model_id, tiny=self.tiny_model(model_id)))
+
+    def kind_of(self, model_id: str) -> str:
+        """Which loader loads `model_id`: its own kind, else the operation's model_kind."""
+        return self.model(model_id).kind or self.model_kind
 
     def tiny_model(self, model_id: str) -> str:
         """Which tiny model stands in for `model_id` on demo weights: its own, else the default's."""

@@ -120,6 +120,28 @@ def load_segmentation(spec: ModelSpec, ctx: LoadContext) -> LoadedModel:
     return LoadedModel(spec, pipe, ctx.device, module_bytes(pipe.model), "device")
 
 
+@loader("matting")
+def load_matting(spec: ModelSpec, ctx: LoadContext) -> LoadedModel:
+    """BiRefNet and its kind (pipelines/matting.py): remote code, so not through transformers' pipeline.
+    Demo weights load pipelines.matting.TinyMatting from its folder instead: nothing remote runs offline."""
+    from pathlib import Path
+
+    import torch
+
+    from pipelines.matting import REAL_SIZE, Matting, load_tiny
+
+    if spec.weights == "tiny":
+        model, size = load_tiny(Path(spec.source))
+    else:
+        from transformers import AutoModelForImageSegmentation
+
+        model = AutoModelForImageSegmentation.from_pretrained(spec.source, trust_remote_code=spec.trust_remote_code)
+        size = REAL_SIZE
+    dtype = torch.float16 if ctx.device.startswith("cuda") else torch.float32
+    model = model.to(ctx.device, dtype=dtype).eval()
+    return LoadedModel(spec, Matting(model, size), ctx.device, module_bytes(model), "device")
+
+
 class SuperResolution(NamedTuple):
     model: Any
     processor: Any

@@ -63,7 +63,7 @@ class ModelManager:
             model_id=model_id,
             source=model_id if real else str(self.settings.tiny_models_path / tiny_name),
             weights="real" if real else "tiny",
-            kind=op.model_kind,
+            kind=op.kind_of(model_id),
             pipeline_class=op.pipeline_class,
             trust_remote_code=real and model_id in self.settings.trust_remote_code_models,
             tiny_name=tiny_name,

@@ -49,6 +49,7 @@ REAL_IDS: dict[str, str] = {
 # Models the operations offer that have no config here, and why.
 NOT_DESCRIBED: dict[str, str] = {
     "briaai/RMBG-1.4": "its architecture is remote code in the model repo (BriaRMBG), not in transformers",
+    "ZhengPeng7/BiRefNet": "its architecture is remote code in the model repo (BiRefNet), not in transformers",
     "Qwen/Qwen-Image-Edit": "no config written yet (Qwen2.5-VL text encoder, QwenImage transformer)",
 }
 
@@ -115,7 +116,7 @@ def build(name: str, folder: Path, *, depth: Depth, dtype: Any = None, device: s
 
 def spec(op: Operation, model_id: str, folder: Path) -> ModelSpec:
     """The spec ModelManager.use loads a built folder from, as it would the real weights of `model_id`."""
-    return ModelSpec(model_id=model_id, source=str(folder), weights="real", kind=op.model_kind,
+    return ModelSpec(model_id=model_id, source=str(folder), weights="real", kind=op.kind_of(model_id),
                      pipeline_class=op.pipeline_class)
 
 

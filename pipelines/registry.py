@@ -43,8 +43,9 @@ def register(op: Operation) -> Operation:
         raise ValueError(f"operation {op.id!r}: the first input must be the picture")
     if not op.models:
         raise ValueError(f"operation {op.id!r} declares no models")
-    if op.model_kind not in LOADERS:
-        raise ValueError(f"operation {op.id!r}: no loader for models of kind {op.model_kind!r}")
+    for kind in dict.fromkeys([op.model_kind, *(model.kind for model in op.models if model.kind)]):
+        if kind not in LOADERS:
+            raise ValueError(f"operation {op.id!r}: no loader for models of kind {kind!r}")
     for item in op.inputs:
         other = inputs().get(item.name)
         if other is not None and other is not item:
@@ -112,6 +113,7 @@ def check_settings(settings: Settings) -> None:
     for setting in sorted(set(settings.operation_models) - read):
         log.warning("%s is set but no operation reads it (model settings: %s)", setting.upper(),
                     ", ".join(sorted(s.upper() for s in read)))
+    refuse_noncommercial(settings)
     for op in OPERATIONS.values():
         if not op.model_choices(settings):
             raise ValueError(f"{op.models_setting.upper()} offers no model for {op.id}")
@@ -119,6 +121,37 @@ def check_settings(settings: Settings) -> None:
     if unknown:
         raise ValueError(f"ACCELERATIONS names {', '.join(unknown)}, which is no technique here "
                          f"(auto, none, or some of: {', '.join(TECHNIQUES)})")
+
+
+def refuse_noncommercial(settings: Settings) -> None:
+    """Refuse a model an operator named in <ID>_MODEL(S) whose licence forbids commercial use, when payments
+    are configured and ALLOW_NONCOMMERCIAL_MODELS is off.
+
+    The rule: a service that sells credits offers no non-commercial model unless the operator says it may.
+    Built-in choices are quietly left out (Operation.built_in_choices): the operator did not ask for them,
+    so their absence must not stop the start. A model the operator named explicitly is a decision, so it
+    fails the start with a sentence saying which model, which setting and operation, and which licence.
+    A model the studio does not know (not in any operation's `models`) has no known licence: it is
+    offered, and its licence is the operator's to check.
+    """
+    if settings.noncommercial_models_allowed:
+        return
+    known = {model.id: model for op in OPERATIONS.values() for model in op.models}
+    for op in OPERATIONS.values():
+        for setting in op.model_settings():
+            for model_id in _named(settings.operation_models.get(setting)):
+                model = known.get(model_id)
+                if model is not None and not model.commercial:
+                    raise ValueError(
+                        f"{setting.upper()} offers {model.name or model.id} ({model.id}) for {op.id}, but its "
+                        f"licence ({model.licence or 'unknown'}) does not allow commercial use and payments are "
+                        f"configured (CREEM_API_KEY); remove it from {setting.upper()}, or set "
+                        f"ALLOW_NONCOMMERCIAL_MODELS=true if you hold a licence that allows commercial use"
+                    )
+
+
+def _named(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 for _operation in (InstructEdit(), Inpaint(), Outpaint(), Restyle(), RemoveBackground(), Upscale()):

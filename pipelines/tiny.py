@@ -198,12 +198,20 @@ def _save_swin2sr(upscale: int) -> Callable[[Path], None]:
     return build
 
 
+def _save_matting(folder: Path) -> None:
+    """BiRefNet's stand-in: not remote code, a small module with its contract (pipelines/matting.py)."""
+    from pipelines.matting import save_tiny
+
+    save_tiny(folder)
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "sd-pix2pix": _save_sd("StableDiffusionInstructPix2PixPipeline", 8),
     "sd-inpaint": _save_sd("StableDiffusionInpaintPipeline", 9),
     "sd-img2img": _save_sd("StableDiffusionImg2ImgPipeline", 4),
     "flux-kontext": _save_kontext,
     "segformer": _save_segmentation,
+    "birefnet": _save_matting,
     "swin2sr-x2": _save_swin2sr(2),
     "swin2sr-x4": _save_swin2sr(4),
 }
@@ -212,7 +220,8 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
 # What each stand-in stands in for, as the page says in demo mode ("runs a tiny random InstructPix2Pix").
 STANDS_IN_FOR = {
     "sd-pix2pix": "InstructPix2Pix", "sd-inpaint": "Stable Diffusion inpainting", "sd-img2img": "Stable Diffusion",
-    "flux-kontext": "FLUX.1 Kontext", "segformer": "SegFormer", "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
+    "flux-kontext": "FLUX.1 Kontext", "segformer": "SegFormer", "birefnet": "BiRefNet",
+    "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
 }
 
 

@@ -324,11 +324,14 @@ class StudioHandlers:
             updates[control] = gr.update(visible=op.takes(name))
         if op.takes(PROMPT.name):
             updates[page.controls[PROMPT.name]] = gr.update(visible=True, label=t(prompt_key(op.id)))
+        shown = set(op.inputs)
         if op.takes(MODEL.name):  # its own models (hidden when there is nothing to choose)
             choices = self._model_choices(op, lang)
             updates[page.controls[MODEL.name]] = gr.update(visible=len(choices) > 1, choices=choices,
                                                           value=choices[0][1])
-        updates[page.advanced] = gr.update(visible=any(item.advanced for item in op.inputs))
+            if len(choices) <= 1:
+                shown.discard(MODEL)
+        updates[page.advanced] = gr.update(visible=any(item.advanced for item in shown))
         return updates
 
     def choose(self, operation: str, canvas: Any, request: gr.Request) -> dict:

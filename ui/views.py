@@ -32,6 +32,7 @@ STRINGS = {
         "views.speed.medium": "medium speed",
         "views.speed.slow": "slow, needs a large GPU",
         "views.demo_model": "demo: a tiny random {model}",
+        "views.noncommercial": "non-commercial",
     },
     "sv": {
         "views.download": "⬇ Ladda ner PNG ({width}×{height})",
@@ -46,6 +47,7 @@ STRINGS = {
         "views.speed.medium": "medelsnabb",
         "views.speed.slow": "långsam, kräver ett stort grafikkort",
         "views.demo_model": "demo: en liten slumpmässig {model}",
+        "views.noncommercial": "ej för kommersiellt bruk",
     },
 }
 DISPLAY_MAX_SIDE = 1600  # the canvas shows (and paints on) this much; Download gives the full picture
@@ -90,15 +92,22 @@ def history_value(session: StudioSession) -> list[dict]:
 
 
 def model_label(model: Model, tiny_name: str | None, lang: str = DEFAULT) -> str:
-    """"Qwen-Image-Edit · slow, needs a large GPU · Apache-2.0", or what stands in for it on demo weights."""
+    """"Qwen-Image-Edit · slow, needs a large GPU · Apache-2.0", or what stands in for it on demo weights.
+
+    A licence that forbids commercial use says so in the page's language: "bria-rmbg-1.4 (non-commercial)".
+    """
     parts = [model.name or model.id]
     if tiny_name is not None:
         parts.append(translate(STRINGS, "views.demo_model", lang, model=STANDS_IN_FOR.get(tiny_name, tiny_name)))
         return " · ".join(parts)
     if model.speed:
         parts.append(translate(STRINGS, f"views.speed.{model.speed}", lang))
-    if model.licence:
-        parts.append(model.licence)
+    if model.licence or not model.commercial:
+        licence = model.licence
+        if not model.commercial:
+            note = translate(STRINGS, "views.noncommercial", lang)
+            licence = f"{licence} ({note})" if licence else note
+        parts.append(licence)
     return " · ".join(parts)
 
 

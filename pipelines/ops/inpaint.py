@@ -65,7 +65,8 @@ class Inpaint(DiffusionOperation):
         },
     }
     inputs = (IMAGE, MASK, PROMPT, STEPS, GUIDANCE, SEED)
-    models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint"),)
+    models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint",
+                    licence="CreativeML-OpenRAIL-M"),)
     pipeline_class = "AutoPipelineForInpainting"
     price = 3
     example = Example("lake", {"prompt": ""}, mask_box=(0.66, 0.56, 0.86, 0.86))  # erase the red boat

@@ -72,7 +72,8 @@ class Outpaint(DiffusionOperation):
         },
     }
     inputs = (IMAGE, PROMPT, SIDES, AMOUNT, STEPS, GUIDANCE, SEED)
-    models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint"),)
+    models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint",
+                    licence="CreativeML-OpenRAIL-M"),)
     pipeline_class = "AutoPipelineForInpainting"
     price = 4
     example = Example("lake", {"directions": ["left", "right"], "amount": 30})

@@ -1,4 +1,8 @@
-"""Remove the background: a segmentation model decides what is foreground; the rest turns transparent."""
+"""Remove the background: a matting or segmentation model decides what is foreground; the rest turns transparent.
+
+The default, BiRefNet (MIT), is a matting model with its own loader kind ("matting", pipelines/matting.py);
+RMBG-1.4 (non-commercial) and other image-segmentation models go through transformers' pipeline.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from kernel.errors import RunFailed
 from pipelines.base import Model, Operation, Prepared, StepFn
 from pipelines.examples import Example
 from pipelines.images import flatten
-from pipelines.inputs import IMAGE
+from pipelines.inputs import IMAGE, MODEL
 
 if TYPE_CHECKING:
     from pipelines.base import EditRequest, Limits
@@ -55,9 +59,12 @@ class RemoveBackground(Operation):
                "help": "Behåll motivet och gör allt annat genomskinligt (PNG med alfakanal).",
                "example": "Frilägg koppen"},
     }
-    inputs = (IMAGE,)
-    models = (Model("briaai/RMBG-1.4", tiny="segformer"),)
-    model_kind = "segmentation"
+    inputs = (IMAGE, MODEL)
+    models = (
+        Model("ZhengPeng7/BiRefNet", tiny="birefnet", name="BiRefNet", licence="MIT", kind="matting"),
+        Model("briaai/RMBG-1.4", tiny="segformer", name="RMBG-1.4", licence="bria-rmbg-1.4", commercial=False),
+    )
+    model_kind = "segmentation"  # what a configured model it does not know is loaded as
     price = 1
     example = Example("cup")
     uses_seed = False
@@ -68,6 +75,12 @@ class RemoveBackground(Operation):
 
     def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
         images = [item.model_input["image"] for item in batch]
+        if model.spec.kind == "matting":
+            from pipelines.matting import alpha_masks
+
+            masks = alpha_masks(model.pipe, images)
+            on_step(1, 1)
+            return masks
         results = model.pipe(images)
         on_step(1, 1)
         return [foreground_alpha(result, image.size) for result, image in zip(results, images, strict=True)]

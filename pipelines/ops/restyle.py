@@ -42,7 +42,7 @@ class Restyle(DiffusionOperation):
         },
     }
     inputs = (IMAGE, PROMPT, STRENGTH, STEPS, GUIDANCE, SEED)
-    models = (Model("stable-diffusion-v1-5/stable-diffusion-v1-5", tiny="sd-img2img"),)
+    models = (Model("stable-diffusion-v1-5/stable-diffusion-v1-5", tiny="sd-img2img", licence="CreativeML-OpenRAIL-M"),)
     pipeline_class = "AutoPipelineForImage2Image"
     price = 3
     example = Example("lake", {"prompt": "watercolour painting, soft washes", "strength": 0.6})

@@ -66,8 +66,8 @@ class Upscale(Operation):
     }
     inputs = (IMAGE, SCALE)
     models = (
-        Model("caidas/swin2SR-classical-sr-x2-64", tiny="swin2sr-x2"),
-        Model("caidas/swin2SR-classical-sr-x4-64", tiny="swin2sr-x4"),
+        Model("caidas/swin2SR-classical-sr-x2-64", tiny="swin2sr-x2", licence="Apache-2.0"),
+        Model("caidas/swin2SR-classical-sr-x4-64", tiny="swin2sr-x4", licence="Apache-2.0"),
     )
     model_kind = "super_resolution"
     price = 2

@@ -170,12 +170,48 @@ def test_bad_requests_are_rejected_before_any_model_work(service):
     assert last_usage(service)["status"] == "rejected"
 
 
-def test_flux_kontext_is_selectable_for_instruction_edits(service):
+@pytest.fixture
+def noncommercial_allowed(service, monkeypatch):
+    """The test app sells credits (Creem is configured), so non-commercial models are offered only with the flag."""
+    monkeypatch.setattr(service, "settings", service.settings.model_copy(update={"allow_noncommercial_models": True}))
+
+
+def test_flux_kontext_is_selectable_for_instruction_edits(service, noncommercial_allowed):
     result = service.run(request_for("instruct_edit", model="black-forest-labs/FLUX.1-Kontext-dev"))
     assert result.image.size == SIZE and result.model_id == "black-forest-labs/FLUX.1-Kontext-dev"
     loaded = service.models.spec(OPERATIONS["instruct_edit"], "black-forest-labs/FLUX.1-Kontext-dev")
     with service.models.use(loaded) as model:
         assert type(model.pipe).__name__ == "FluxKontextPipeline"
+
+
+def test_non_commercial_models_are_refused_where_credits_are_sold(service):
+    with pytest.raises(UserError, match="not one of the models offered"):
+        service.run(request_for("instruct_edit", model="black-forest-labs/FLUX.1-Kontext-dev"))
+    with pytest.raises(UserError, match="not one of the models offered"):
+        service.run(request_for("remove_background", model="briaai/RMBG-1.4"))
+
+
+def test_remove_background_runs_birefnet_by_default(service):
+    request = request_for("remove_background", image=samples.noise(*SIZE, seed=3, mode="RGBA"))
+    result = service.run(request)
+    assert result.model_id == "ZhengPeng7/BiRefNet" and result.weights == "tiny"
+    assert result.image.mode == "RGBA" and result.image.size == SIZE
+    rgb = np.asarray(result.image)[..., :3]
+    assert np.array_equal(rgb, np.asarray(request.image)[..., :3])  # only the alpha changes
+    alpha = np.asarray(result.image)[..., 3]
+    assert (alpha <= np.asarray(request.image)[..., 3]).all()  # what was transparent stays so
+    spec = service.models.spec(OPERATIONS["remove_background"], "ZhengPeng7/BiRefNet")
+    assert spec.kind == "matting" and spec.tiny_name == "birefnet"
+    with service.models.use(spec) as model:
+        assert type(model.pipe.model).__name__ == "TinyMatting"
+
+
+def test_remove_background_with_rmbg_chosen(service, noncommercial_allowed):
+    result = service.run(request_for("remove_background", model="briaai/RMBG-1.4"))
+    assert result.model_id == "briaai/RMBG-1.4"
+    assert result.image.mode == "RGBA" and result.image.size == SIZE
+    spec = service.models.spec(OPERATIONS["remove_background"], "briaai/RMBG-1.4")
+    assert spec.kind == "segmentation" and spec.tiny_name == "segformer"
 
 
 def test_restyle_never_runs_zero_steps(service):

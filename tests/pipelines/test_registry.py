@@ -79,3 +79,76 @@ def test_model_settings_are_derived_from_the_operation_id():
     assert OPERATIONS["restyle"].model_choices(settings)[0] == "my/restyler"
     assert OPERATIONS["instruct_edit"].model_choices(settings) == ["a/one", "b/two"]
     assert OPERATIONS["upscale"].model_choices(Settings(_env_file=None, upscale_x4_model="my/x4"))[1] == "my/x4"
+
+
+# ------------------------------------------------------------------ licences
+
+KONTEXT, RMBG, BIREFNET = "black-forest-labs/FLUX.1-Kontext-dev", "briaai/RMBG-1.4", "ZhengPeng7/BiRefNet"
+
+
+def paid(**values) -> Settings:
+    """Settings of a deployment that sells credits (a Creem API key is what makes payments configured)."""
+    return Settings(_env_file=None, creem_api_key="creem-key", **values)
+
+
+def test_every_model_names_its_licence():
+    for op in OPERATIONS.values():
+        for model in op.models:
+            assert model.licence, f"{op.id}: {model.id}"
+    assert {model.id for op in OPERATIONS.values() for model in op.models if not model.commercial} >= {KONTEXT, RMBG}
+
+
+def test_without_payments_every_model_is_offered():
+    settings = Settings(_env_file=None)
+    assert not settings.payments_configured and settings.noncommercial_models_allowed
+    for op in OPERATIONS.values():
+        assert set(op.model_choices(settings)) == {model.id for model in op.models}, op.id
+    registry.check_settings(Settings(_env_file=None, instruct_edit_model=KONTEXT))
+
+
+def test_with_payments_the_non_commercial_built_ins_are_not_offered_and_the_start_goes_on():
+    settings = paid()
+    assert settings.payments_configured and not settings.noncommercial_models_allowed
+    assert KONTEXT not in OPERATIONS["instruct_edit"].model_choices(settings)
+    assert OPERATIONS["instruct_edit"].default_model(settings) == "timbrooks/instruct-pix2pix"
+    assert OPERATIONS["remove_background"].model_choices(settings) == [BIREFNET]
+    for op in OPERATIONS.values():
+        assert all(op.model(model_id).commercial for model_id in op.model_choices(settings)), op.id
+    registry.check_settings(settings)
+
+
+@pytest.mark.parametrize("setting", [
+    {"instruct_edit_model": KONTEXT},
+    {"instruct_edit_models": f"timbrooks/instruct-pix2pix, {KONTEXT}"},
+    {"remove_background_model": RMBG},
+    {"restyle_model": KONTEXT},  # known to another operation: its licence is still known
+])
+def test_with_payments_an_operator_setting_naming_a_non_commercial_model_fails_the_start(setting):
+    name, value = next(iter(setting.items()))
+    model = RMBG if RMBG in value else KONTEXT
+    with pytest.raises(ValueError) as refused:
+        registry.check_settings(paid(**setting))
+    sentence = str(refused.value)
+    assert name.upper() in sentence and model in sentence and name.rsplit("_model", 1)[0] in sentence
+    assert "does not allow commercial use" in sentence and "ALLOW_NONCOMMERCIAL_MODELS=true" in sentence
+    assert ("bria-rmbg-1.4" if model == RMBG else "Non-Commercial") in sentence
+
+
+def test_allow_noncommercial_models_offers_them_with_payments():
+    settings = paid(allow_noncommercial_models=True, remove_background_model=RMBG)
+    assert settings.noncommercial_models_allowed
+    registry.check_settings(settings)
+    assert OPERATIONS["remove_background"].model_choices(settings) == [RMBG, BIREFNET]
+    assert KONTEXT in OPERATIONS["instruct_edit"].model_choices(paid(allow_noncommercial_models=True))
+
+
+def test_a_model_the_studio_does_not_know_is_the_operators_to_check():
+    registry.check_settings(paid(restyle_model="some/model"))
+
+
+def test_remove_background_defaults_to_birefnet_which_loads_as_matting():
+    op, settings = OPERATIONS["remove_background"], Settings(_env_file=None)
+    assert op.default_model(settings) == BIREFNET and op.model(BIREFNET).commercial
+    assert op.kind_of(BIREFNET) == "matting" and op.kind_of(RMBG) == "segmentation"
+    assert op.kind_of("someone/segmenter") == "segmentation"  # what it does not know loads as the operation says
+    assert BIREFNET in settings.trust_remote_code_models and op.takes("model")

@@ -283,3 +283,16 @@ def test_where_credits_are_not_sold_the_refusal_reads_in_swedish_too(tmp_path):
         "Den här körningen kostar 4 krediter och du har 1. Krediter går inte att köpa på den här servern; be dem som "
         "driver den om fler. Inget kördes och inget drogs."
     )
+
+
+def test_a_non_commercial_licence_says_so_in_each_language():
+    from pipelines.registry import OPERATIONS
+    from ui.views import model_label
+
+    rmbg = OPERATIONS["remove_background"].model("briaai/RMBG-1.4")
+    assert model_label(rmbg, None, "en") == "RMBG-1.4 · bria-rmbg-1.4 (non-commercial)"
+    assert model_label(rmbg, None, "sv") == "RMBG-1.4 · bria-rmbg-1.4 (ej för kommersiellt bruk)"
+    kontext = OPERATIONS["instruct_edit"].model("black-forest-labs/FLUX.1-Kontext-dev")
+    assert model_label(kontext, None, "en").endswith("(non-commercial)")
+    birefnet = OPERATIONS["remove_background"].model("ZhengPeng7/BiRefNet")
+    assert model_label(birefnet, None, "sv") == "BiRefNet · MIT"  # commercial use allowed: the licence alone
