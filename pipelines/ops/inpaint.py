@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 ERASE_PROMPT = "empty background, seamless continuation of the surrounding scene"
 ERASE_NEGATIVE = "object, person, animal, text, watermark, logo"
 
+# FLUX.2 [klein] 4B: the default on a large GPU; its inpainting pipeline runs on the same folder (and, when
+# instruct_edit has loaded it, on the same weights, via from_pipe).
+KLEIN_INPAINT = Model("black-forest-labs/FLUX.2-klein-4B", tiny="flux2-klein", name="FLUX.2 [klein] 4B",
+                      licence="Apache-2.0", speed="fast", pipeline_class="Flux2KleinInpaintPipeline")
+
 
 def fill_prompts(prompt: str) -> dict[str, str]:
     if prompt.strip():
@@ -65,8 +70,12 @@ class Inpaint(DiffusionOperation):
         },
     }
     inputs = (IMAGE, MASK, PROMPT, STEPS, GUIDANCE, SEED)
-    models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint"),)
+    models = (
+        Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint"),
+        KLEIN_INPAINT,
+    )
     pipeline_class = "AutoPipelineForInpainting"
+    gpu_default = KLEIN_INPAINT.id  # on a large GPU (pipelines/device.py), unless INPAINT_MODEL says otherwise
     price = 3
     example = Example("lake", {"prompt": ""}, mask_box=(0.66, 0.56, 0.86, 0.86))  # erase the red boat
     masked = True
@@ -98,9 +107,9 @@ class Inpaint(DiffusionOperation):
         model_input = {
             "image": to_model(crop, canvas),
             "mask_image": mask_to_model(crop_mask, canvas, grow_by=3 * edge),  # covers the blend
-            **fill_prompts(request.prompt),
+            **self.call_arguments(model.pipe, fill_prompts(request.prompt)),
         }
-        shared = {**self.sampling(request), "width": width, "height": height, "strength": 1.0}
+        shared = {**self.sampling(request, model.pipe), "width": width, "height": height, "strength": 1.0}
         restore = {"canvas": canvas, "box": box, "blend": feather(crop_mask, edge)}
         return Prepared(request, seed, model_input, shared, restore)
 
