@@ -26,7 +26,7 @@ from pipelines.geometry import (
     to_model,
 )
 from pipelines.images import flatten, mask_from_image, mask_is_empty
-from pipelines.inputs import GUIDANCE, IMAGE, MASK, PROMPT, SEED, STEPS
+from pipelines.inputs import GUIDANCE, IMAGE, MASK, MODEL, PROMPT, SEED, STEPS
 
 if TYPE_CHECKING:
     from config import Settings
@@ -69,7 +69,7 @@ class Inpaint(DiffusionOperation):
             "mask_size": "Masken är {mask} men bilden är {picture}; de måste vara lika stora.",
         },
     }
-    inputs = (IMAGE, MASK, PROMPT, STEPS, GUIDANCE, SEED)
+    inputs = (IMAGE, MASK, PROMPT, STEPS, GUIDANCE, SEED, MODEL)
     models = (
         Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint"),
         KLEIN_INPAINT,

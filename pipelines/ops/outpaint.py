@@ -21,7 +21,7 @@ from pipelines.geometry import (
     to_model,
 )
 from pipelines.images import flatten
-from pipelines.inputs import GUIDANCE, IMAGE, PROMPT, SEED, STEPS, Choices, Number
+from pipelines.inputs import GUIDANCE, IMAGE, MODEL, PROMPT, SEED, STEPS, Choices, Number
 from pipelines.ops.inpaint import KLEIN_INPAINT, fill_prompts
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class Outpaint(DiffusionOperation):
                          "Utöka mindre.",
         },
     }
-    inputs = (IMAGE, PROMPT, SIDES, AMOUNT, STEPS, GUIDANCE, SEED)
+    inputs = (IMAGE, PROMPT, SIDES, AMOUNT, STEPS, GUIDANCE, SEED, MODEL)
     models = (
         Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint"),
         KLEIN_INPAINT,
