@@ -8,6 +8,7 @@ CPU: float32 (fp16 on CPU is ~17x slower) and never an offload call (they raise 
 from __future__ import annotations
 
 import logging
+import os
 from functools import cache
 from typing import Any
 
@@ -40,9 +41,20 @@ def prefers_large_models(device: str, total_bytes: int) -> bool:
 
 @cache
 def large_gpu(preference: str = "auto") -> bool:
-    """`prefers_large_models` for the device the models will run on; torch is imported on the first call."""
+    """`prefers_large_models` for the device the models will run on, asked once.
+
+    Where no NVIDIA driver is visible (or DEVICE says cpu or mps) the answer is no without importing
+    torch, so on such machines the page still starts without waiting for it; elsewhere the first call
+    imports torch to read the GPU's memory.
+    """
+    if preference in ("cpu", "mps") or (preference == "auto" and not nvidia_driver_present()):
+        return False
     device = pick_device(preference)
     return prefers_large_models(device, total_memory(device) if device == "cuda" else 0)
+
+
+def nvidia_driver_present() -> bool:
+    return os.path.exists("/proc/driver/nvidia") or os.path.exists("/dev/nvidiactl")
 
 
 def diffusion_dtype(device: str, pipeline_class: str):  # -> torch.dtype

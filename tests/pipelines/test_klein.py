@@ -130,10 +130,22 @@ def test_the_default_follows_the_device_unless_the_operator_chose(tmp_path, tiny
 
 def test_the_device_rule_reads_the_device_it_will_run_on(monkeypatch):
     device.large_gpu.cache_clear()
+    monkeypatch.setattr(device, "nvidia_driver_present", lambda: True)
     monkeypatch.setattr(device, "pick_device", lambda preference: "cuda")
     monkeypatch.setattr(device, "total_memory", lambda kind: 24 * 2**30)
     assert device.large_gpu("auto")
     device.large_gpu.cache_clear()
     monkeypatch.setattr(device, "total_memory", lambda kind: 8 * 2**30)
     assert not device.large_gpu("auto")
+    device.large_gpu.cache_clear()
+
+
+def test_without_an_nvidia_driver_the_rule_does_not_import_torch(monkeypatch):
+    def no_torch(_preference):
+        raise AssertionError("torch was asked")
+
+    device.large_gpu.cache_clear()
+    monkeypatch.setattr(device, "nvidia_driver_present", lambda: False)
+    monkeypatch.setattr(device, "pick_device", no_torch)
+    assert not device.large_gpu("auto") and not device.large_gpu("cpu")
     device.large_gpu.cache_clear()
