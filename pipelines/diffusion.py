@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 VAE_TILING_PIXELS = 1536 * 1536  # decode larger canvases tile by tile
 
 # Steps and guidance for pipelines whose models want other defaults than the operation's.
-# FLUX.2 [klein] 4B is step-distilled: 4 steps, and guidance is ignored (the pipeline warns above 1.0,
-# since its folder says is_distilled): 1.0, as diffusers' pipeline expects for a distilled model.
+# FLUX.2 [klein] 4B is step-distilled: 4 steps and guidance 1.0, what diffusers' klein pipelines expect of
+# a distilled model (they ignore guidance, with a warning above 1.0, when the folder says is_distilled).
+# Not re-checked against the model card offline; the tiny stand-in is saved with is_distilled=True.
 SAMPLING_DEFAULTS: dict[str, tuple[int, float]] = {
     "Flux2KleinPipeline": (4, 1.0),
     "Flux2KleinInpaintPipeline": (4, 1.0),

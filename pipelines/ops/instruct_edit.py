@@ -33,9 +33,10 @@ class Family:
 FAMILIES = {
     "StableDiffusionInstructPix2PixPipeline": Family(steps=20, guidance=7.5, extra={"image_guidance_scale": 1.5}),
     "FluxKontextPipeline": Family(steps=28, guidance=2.5, extra={"_auto_resize": False}),
-    # FLUX.2 [klein] 4B is step-distilled: 4 steps; guidance 1.0 (the pipeline ignores it for a distilled
-    # model, as its folder's is_distilled says). The picture goes in as a reference image, which must be
-    # at least 64 px a side; the pipeline takes a list of references per prompt, so one item per call.
+    # FLUX.2 [klein] 4B is step-distilled: 4 steps; guidance 1.0 (see pipelines/diffusion.py
+    # SAMPLING_DEFAULTS: the pipeline ignores guidance for a distilled model). The picture goes in as a
+    # reference image, which must be at least 64 px a side; the pipeline takes a list of references per
+    # prompt, so one item per call.
     "Flux2KleinPipeline": Family(steps=4, guidance=1.0, min_side=64, one_per_call=True),
     "QwenImageEditPipeline": Family(
         steps=50, guidance=4.0, guidance_argument="true_cfg_scale", extra={"negative_prompt": " "}
