@@ -72,6 +72,14 @@ def test_the_inpainting_pipeline_shares_the_instruction_pipelines_weights(servic
     assert inpaint.pipe.transformer is edit.pipe.transformer and inpaint.base is edit
 
 
+def test_instruction_edits_share_weights_the_inpainting_pipeline_loaded_first(tmp_path, tiny_models):
+    models = ModelManager(make_settings(tmp_path, tiny_models, device="cpu"))
+    with models.use(models.spec(OPERATIONS["inpaint"], KLEIN)) as inpaint, \
+            models.use(models.spec(OPERATIONS["instruct_edit"], KLEIN)) as edit:
+        assert type(edit.pipe).__name__ == "Flux2KleinPipeline" and edit.base is inpaint
+        assert edit.pipe.transformer is inpaint.pipe.transformer
+
+
 def test_klein_is_called_step_distilled_without_a_negative_prompt(service):
     op = OPERATIONS["inpaint"]
     request = request_for("inpaint", model=KLEIN, steps=None)
