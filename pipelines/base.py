@@ -33,6 +33,7 @@ from PIL import Image
 
 from kernel.errors import UserError
 from kernel.language import DEFAULT, translate
+from pipelines.device import large_gpu
 from pipelines.examples import Example
 from pipelines.inputs import KNOWN, PROMPT, Input, InputContext, Texts
 
@@ -55,6 +56,7 @@ class Model:
     commercial: bool = True  # may a service that sells credits run it?
     speed: str = ""  # "fast", "medium" or "slow" on a GPU: a hint beside the name
     kind: str = ""  # which loader loads it (pipelines/loaders.py); empty: the operation's model_kind
+    pipeline_class: str | None = None  # diffusers class for this model; None: the operation's
 
 
 class EditRequest:
@@ -112,6 +114,7 @@ class Operation(ABC):
     models: ClassVar[tuple[Model, ...]]
     model_kind: ClassVar[str]  # a key of pipelines.loaders.LOADERS
     pipeline_class: ClassVar[str | None] = None  # diffusers class; None: what the model folder says
+    gpu_default: ClassVar[str | None] = None  # the default instead of the first model on a large GPU (device.py)
     price: ClassVar[int] = 1
     # capabilities
     masked: ClassVar[bool] = False  # takes a painted area: the page paints on the picture
@@ -178,6 +181,8 @@ class Operation(ABC):
         configured = settings.operation_models
         listed = _comma_list(configured.get(self.models_setting)) or self.built_in_choices(settings)
         default = configured.get(self.model_setting)
+        if not default and self.gpu_default in listed and large_gpu(settings.device):
+            default = self.gpu_default  # <ID>_MODEL, when set, wins over the device's choice
         return list(dict.fromkeys([default, *listed] if default else listed))
 
     def built_in_choices(self, settings: Settings) -> list[str]:
@@ -197,6 +202,10 @@ class Operation(ABC):
     def kind_of(self, model_id: str) -> str:
         """Which loader loads `model_id`: its own kind, else the operation's model_kind."""
         return self.model(model_id).kind or self.model_kind
+
+    def pipeline_class_for(self, model_id: str) -> str | None:
+        """The diffusers pipeline class that runs `model_id` for this operation."""
+        return self.model(model_id).pipeline_class or self.pipeline_class
 
     def tiny_model(self, model_id: str) -> str:
         """Which tiny model stands in for `model_id` on demo weights: its own, else the default's."""

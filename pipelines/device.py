@@ -8,6 +8,8 @@ CPU: float32 (fp16 on CPU is ~17x slower) and never an offload call (they raise 
 from __future__ import annotations
 
 import logging
+import os
+from functools import cache
 from typing import Any
 
 import psutil
@@ -16,6 +18,7 @@ log = logging.getLogger(__name__)
 
 BF16_FAMILIES = ("Flux", "QwenImage")  # pipeline class name prefixes trained in bf16
 OFFLOAD_HEADROOM = 1.25  # activations and the VAE need room beyond the weights
+LARGE_GPU_BYTES = 16 * 2**30  # FLUX.2 [klein] 4B in bf16: ~8 GB transformer + ~8 GB Qwen3-4B text encoder
 
 
 def pick_device(preference: str = "auto") -> str:
@@ -28,6 +31,30 @@ def pick_device(preference: str = "auto") -> str:
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return "mps"
     return "cpu"
+
+
+def prefers_large_models(device: str, total_bytes: int) -> bool:
+    """Whether a device runs the larger, better defaults (FLUX.2 [klein]): CUDA with at least 16 GB.
+    Smaller GPUs, MPS and the CPU keep the small defaults (InstructPix2Pix, SD inpainting)."""
+    return device == "cuda" and total_bytes >= LARGE_GPU_BYTES
+
+
+@cache
+def large_gpu(preference: str = "auto") -> bool:
+    """`prefers_large_models` for the device the models will run on, asked once.
+
+    Where no NVIDIA driver is visible (or DEVICE says cpu or mps) the answer is no without importing
+    torch, so on such machines the page still starts without waiting for it; elsewhere the first call
+    imports torch to read the GPU's memory.
+    """
+    if preference in ("cpu", "mps") or (preference == "auto" and not nvidia_driver_present()):
+        return False
+    device = pick_device(preference)
+    return prefers_large_models(device, total_memory(device) if device == "cuda" else 0)
+
+
+def nvidia_driver_present() -> bool:
+    return os.path.exists("/proc/driver/nvidia") or os.path.exists("/dev/nvidiactl")
 
 
 def diffusion_dtype(device: str, pipeline_class: str):  # -> torch.dtype

@@ -19,6 +19,15 @@ if TYPE_CHECKING:
 
 VAE_TILING_PIXELS = 1536 * 1536  # decode larger canvases tile by tile
 
+# Steps and guidance for pipelines whose models want other defaults than the operation's.
+# FLUX.2 [klein] 4B is step-distilled: 4 steps and guidance 1.0, what diffusers' klein pipelines expect of
+# a distilled model (they ignore guidance, with a warning above 1.0, when the folder says is_distilled).
+# Not re-checked against the model card offline; the tiny stand-in is saved with is_distilled=True.
+SAMPLING_DEFAULTS: dict[str, tuple[int, float]] = {
+    "Flux2KleinPipeline": (4, 1.0),
+    "Flux2KleinInpaintPipeline": (4, 1.0),
+}
+
 
 def size_multiple(pipe: Any) -> int:
     """Sides must be multiples of this: the VAE stride (x2 for patchified transformers), and of 8."""
@@ -37,11 +46,16 @@ class DiffusionOperation(Operation):
     default_steps: ClassVar[int] = 25
     default_guidance: ClassVar[float] = 7.5
 
-    def sampling(self, request: EditRequest) -> dict[str, Any]:
+    def sampling(self, request: EditRequest, pipe: Any = None) -> dict[str, Any]:
+        steps, guidance = SAMPLING_DEFAULTS.get(type(pipe).__name__, (self.default_steps, self.default_guidance))
         return {
-            "num_inference_steps": request.steps or self.default_steps,
-            "guidance_scale": self.default_guidance if request.guidance is None else request.guidance,
+            "num_inference_steps": request.steps or steps,
+            "guidance_scale": guidance if request.guidance is None else request.guidance,
         }
+
+    def call_arguments(self, pipe: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+        """`arguments` less those the pipeline does not take (FLUX.2 [klein] has no negative prompt)."""
+        return {name: value for name, value in arguments.items() if name != "negative_prompt" or accepts(pipe, name)}
 
     def fit_whole(self, request: EditRequest, model: LoadedModel, limits: Limits) -> tuple[Image.Image, Canvas]:
         """The whole picture on the model's canvas (for edits that change everything)."""

@@ -96,6 +96,8 @@ def load_diffusers(spec: ModelSpec, ctx: LoadContext) -> LoadedModel:
     cls = getattr(diffusers, spec.pipeline_class or "DiffusionPipeline")
     sibling = ctx.sibling(spec)
     if sibling is not None:  # same weights already in memory: build on them
+        if spec.pipeline_class is None:  # DiffusionPipeline.from_pipe cannot pick a class: the folder's
+            cls = getattr(diffusers, diffusers.DiffusionPipeline.load_config(spec.source)["_class_name"], cls)
         pipe = cls.from_pipe(sibling.pipe)
         if sibling.placement == "offload":
             pipe.enable_model_cpu_offload()

@@ -64,7 +64,7 @@ class ModelManager:
             source=model_id if real else str(self.settings.tiny_models_path / tiny_name),
             weights="real" if real else "tiny",
             kind=op.kind_of(model_id),
-            pipeline_class=op.pipeline_class,
+            pipeline_class=op.pipeline_class_for(model_id),
             trust_remote_code=real and model_id in self.settings.trust_remote_code_models,
             tiny_name=tiny_name,
         )

@@ -51,6 +51,7 @@ NOT_DESCRIBED: dict[str, str] = {
     "briaai/RMBG-1.4": "its architecture is remote code in the model repo (BriaRMBG), not in transformers",
     "ZhengPeng7/BiRefNet": "its architecture is remote code in the model repo (BiRefNet), not in transformers",
     "Qwen/Qwen-Image-Edit": "no config written yet (Qwen2.5-VL text encoder, QwenImage transformer)",
+    "black-forest-labs/FLUX.2-klein-4B": "no config written yet (Qwen3-4B text encoder, Flux2 transformer)",
 }
 
 # How "reduced" cuts depth, per class: only the number of layers or blocks changes.
@@ -117,7 +118,7 @@ def build(name: str, folder: Path, *, depth: Depth, dtype: Any = None, device: s
 def spec(op: Operation, model_id: str, folder: Path) -> ModelSpec:
     """The spec ModelManager.use loads a built folder from, as it would the real weights of `model_id`."""
     return ModelSpec(model_id=model_id, source=str(folder), weights="real", kind=op.kind_of(model_id),
-                     pipeline_class=op.pipeline_class)
+                     pipeline_class=op.pipeline_class_for(model_id))
 
 
 def facts(name: str, depth: Depth = "full") -> dict[str, Any]:

@@ -165,6 +165,71 @@ def _save_kontext(folder: Path) -> None:
     ).save_pretrained(folder)
 
 
+# ------------------------------------------------------------------ FLUX.2 [klein]
+
+# Enough for the Qwen3 chat template the klein pipelines apply to every prompt (no thinking block).
+QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _qwen_tokenizer():
+    """A byte-level BPE Qwen2 tokenizer built in memory, with a chat template: no files needed."""
+    from tokenizers import pre_tokenizers
+    from transformers import Qwen2TokenizerFast
+
+    vocab = {char: index for index, char in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    merges = [("t", "h"), ("a", "n")]
+    for left, right in merges:
+        vocab.setdefault(left + right, len(vocab))
+    tokenizer = Qwen2TokenizerFast(vocab=vocab, merges=merges, model_max_length=512)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tokenizer.chat_template = QWEN_CHAT_TEMPLATE
+    return tokenizer
+
+
+def _flux2_klein_components() -> dict:
+    """Sizes from diffusers' fast tests (tests/pipelines/flux2/test_pipeline_flux2_klein*.py), except the
+    text encoder: the pipelines stack its hidden states 9, 18 and 27 (their default, which real weights
+    need), so the tiny Qwen3 has 28 narrow layers and the transformer takes 3 × its width."""
+    import torch
+    from diffusers import AutoencoderKLFlux2, FlowMatchEulerDiscreteScheduler, Flux2Transformer2DModel
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    tokenizer = _qwen_tokenizer()
+    hidden = 16
+    torch.manual_seed(0)
+    transformer = Flux2Transformer2DModel(
+        patch_size=1, in_channels=4, num_layers=1, num_single_layers=1, attention_head_dim=16,
+        num_attention_heads=2, joint_attention_dim=3 * hidden, timestep_guidance_channels=256,
+        axes_dims_rope=[4, 4, 4, 4], guidance_embeds=False,
+    )
+    torch.manual_seed(0)
+    text_encoder = Qwen3ForCausalLM(Qwen3Config(
+        hidden_size=hidden, intermediate_size=16, num_hidden_layers=28, num_attention_heads=2,
+        num_key_value_heads=2, head_dim=8, vocab_size=len(tokenizer), max_position_embeddings=512,
+    ))
+    torch.manual_seed(0)
+    vae = AutoencoderKLFlux2(
+        sample_size=32, in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",),
+        up_block_types=("UpDecoderBlock2D",), block_out_channels=(4,), layers_per_block=1, latent_channels=1,
+        norm_num_groups=1, use_quant_conv=False, use_post_quant_conv=False,
+    )
+    return {
+        "scheduler": FlowMatchEulerDiscreteScheduler(), "text_encoder": text_encoder, "tokenizer": tokenizer,
+        "transformer": transformer, "vae": vae,
+    }
+
+
+def _save_flux2_klein(folder: Path) -> None:
+    """Saved as Flux2KleinPipeline, step-distilled like FLUX.2 [klein] 4B; Flux2KleinInpaintPipeline
+    loads the same folder (by class, or with from_pipe on the loaded weights)."""
+    from diffusers import Flux2KleinPipeline
+
+    Flux2KleinPipeline(**_flux2_klein_components(), is_distilled=True).save_pretrained(folder)
+
+
 # ------------------------------------------------------------------ transformers models
 
 
@@ -210,6 +275,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "sd-inpaint": _save_sd("StableDiffusionInpaintPipeline", 9),
     "sd-img2img": _save_sd("StableDiffusionImg2ImgPipeline", 4),
     "flux-kontext": _save_kontext,
+    "flux2-klein": _save_flux2_klein,
     "segformer": _save_segmentation,
     "birefnet": _save_matting,
     "swin2sr-x2": _save_swin2sr(2),
@@ -220,8 +286,8 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
 # What each stand-in stands in for, as the page says in demo mode ("runs a tiny random InstructPix2Pix").
 STANDS_IN_FOR = {
     "sd-pix2pix": "InstructPix2Pix", "sd-inpaint": "Stable Diffusion inpainting", "sd-img2img": "Stable Diffusion",
-    "flux-kontext": "FLUX.1 Kontext", "segformer": "SegFormer", "birefnet": "BiRefNet",
-    "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
+    "flux-kontext": "FLUX.1 Kontext", "flux2-klein": "FLUX.2 [klein]", "segformer": "SegFormer",
+    "birefnet": "BiRefNet", "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
 }
 
 

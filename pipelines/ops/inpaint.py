@@ -26,7 +26,7 @@ from pipelines.geometry import (
     to_model,
 )
 from pipelines.images import flatten, mask_from_image, mask_is_empty
-from pipelines.inputs import GUIDANCE, IMAGE, MASK, PROMPT, SEED, STEPS
+from pipelines.inputs import GUIDANCE, IMAGE, MASK, MODEL, PROMPT, SEED, STEPS
 
 if TYPE_CHECKING:
     from config import Settings
@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 # An empty prompt means "remove it": ask for more of the surroundings, and for no new objects.
 ERASE_PROMPT = "empty background, seamless continuation of the surrounding scene"
 ERASE_NEGATIVE = "object, person, animal, text, watermark, logo"
+
+# FLUX.2 [klein] 4B: the default on a large GPU; its inpainting pipeline runs on the same folder (and, when
+# instruct_edit has loaded it, on the same weights, via from_pipe).
+KLEIN_INPAINT = Model("black-forest-labs/FLUX.2-klein-4B", tiny="flux2-klein", name="FLUX.2 [klein] 4B",
+                      licence="Apache-2.0", speed="fast", pipeline_class="Flux2KleinInpaintPipeline")
 
 
 def fill_prompts(prompt: str) -> dict[str, str]:
@@ -64,10 +69,13 @@ class Inpaint(DiffusionOperation):
             "mask_size": "Masken är {mask} men bilden är {picture}; de måste vara lika stora.",
         },
     }
-    inputs = (IMAGE, MASK, PROMPT, STEPS, GUIDANCE, SEED)
-    models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint",
-                    licence="CreativeML-OpenRAIL-M"),)
+    inputs = (IMAGE, MASK, PROMPT, STEPS, GUIDANCE, SEED, MODEL)
+    models = (
+        Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint", licence="CreativeML-OpenRAIL-M"),
+        KLEIN_INPAINT,
+    )
     pipeline_class = "AutoPipelineForInpainting"
+    gpu_default = KLEIN_INPAINT.id  # on a large GPU (pipelines/device.py), unless INPAINT_MODEL says otherwise
     price = 3
     example = Example("lake", {"prompt": ""}, mask_box=(0.66, 0.56, 0.86, 0.86))  # erase the red boat
     masked = True
@@ -99,9 +107,9 @@ class Inpaint(DiffusionOperation):
         model_input = {
             "image": to_model(crop, canvas),
             "mask_image": mask_to_model(crop_mask, canvas, grow_by=3 * edge),  # covers the blend
-            **fill_prompts(request.prompt),
+            **self.call_arguments(model.pipe, fill_prompts(request.prompt)),
         }
-        shared = {**self.sampling(request), "width": width, "height": height, "strength": 1.0}
+        shared = {**self.sampling(request, model.pipe), "width": width, "height": height, "strength": 1.0}
         restore = {"canvas": canvas, "box": box, "blend": feather(crop_mask, edge)}
         return Prepared(request, seed, model_input, shared, restore)
 

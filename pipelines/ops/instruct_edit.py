@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from PIL import Image
+
 from kernel.errors import RunFailed
-from pipelines.base import Model, Prepared
+from pipelines.base import Model, Prepared, StepFn
 from pipelines.diffusion import DiffusionOperation, accepts
 from pipelines.examples import Example
 from pipelines.inputs import GUIDANCE, IMAGE, MODEL, PROMPT, SEED, STEPS
@@ -24,11 +26,18 @@ class Family:
     guidance: float
     guidance_argument: str = "guidance_scale"
     extra: dict[str, Any] = field(default_factory=dict)
+    min_side: int = 0  # the picture is enlarged to at least this many pixels a side (the canvas is not)
+    one_per_call: bool = False  # the pipeline reads a list of pictures as references for one edit
 
 
 FAMILIES = {
     "StableDiffusionInstructPix2PixPipeline": Family(steps=20, guidance=7.5, extra={"image_guidance_scale": 1.5}),
     "FluxKontextPipeline": Family(steps=28, guidance=2.5, extra={"_auto_resize": False}),
+    # FLUX.2 [klein] 4B is step-distilled: 4 steps; guidance 1.0 (see pipelines/diffusion.py
+    # SAMPLING_DEFAULTS: the pipeline ignores guidance for a distilled model). The picture goes in as a
+    # reference image, which must be at least 64 px a side; the pipeline takes a list of references per
+    # prompt, so one item per call.
+    "Flux2KleinPipeline": Family(steps=4, guidance=1.0, min_side=64, one_per_call=True),
     "QwenImageEditPipeline": Family(
         steps=50, guidance=4.0, guidance_argument="true_cfg_scale", extra={"negative_prompt": " "}
     ),
@@ -36,6 +45,8 @@ FAMILIES = {
         steps=40, guidance=4.0, guidance_argument="true_cfg_scale", extra={"negative_prompt": " "}
     ),
 }
+
+KLEIN = "black-forest-labs/FLUX.2-klein-4B"
 
 
 class InstructEdit(DiffusionOperation):
@@ -62,7 +73,9 @@ class InstructEdit(DiffusionOperation):
         Model("black-forest-labs/FLUX.1-Kontext-dev", tiny="flux-kontext", name="FLUX.1 Kontext [dev]",
               licence="FLUX.1 [dev] Non-Commercial", commercial=False, speed="slow"),
         Model("Qwen/Qwen-Image-Edit", tiny="sd-pix2pix", name="Qwen-Image-Edit", licence="Apache-2.0", speed="slow"),
+        Model(KLEIN, tiny="flux2-klein", name="FLUX.2 [klein] 4B", licence="Apache-2.0", speed="fast"),
     )
+    gpu_default = KLEIN  # on a large GPU (pipelines/device.py), unless INSTRUCT_EDIT_MODEL says otherwise
     pipeline_class = None  # the model folder says which pipeline it is
     price = 4
     example = Example("lake", {"prompt": "make it a snowy winter evening"})
@@ -77,6 +90,9 @@ class InstructEdit(DiffusionOperation):
         if family is None:
             raise RunFailed(f"{model.model_id} is not an instruction-editing model.")
         image, canvas = self.fit_whole(request, model, limits)
+        if family.min_side and min(image.size) < family.min_side:
+            scale = family.min_side / min(image.size)
+            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
         shared: dict[str, Any] = {
             "num_inference_steps": request.steps or family.steps,
             family.guidance_argument: family.guidance if request.guidance is None else request.guidance,
@@ -88,3 +104,10 @@ class InstructEdit(DiffusionOperation):
         if accepts(model.pipe, "max_area"):
             shared["max_area"] = width * height
         return Prepared(request, seed, {"image": image, "prompt": request.prompt}, shared, {"canvas": canvas})
+
+    def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
+        family = FAMILIES.get(type(model.pipe).__name__)
+        if family is not None and family.one_per_call and len(batch) > 1:
+            one_at_a_time = super().forward
+            return [image for item in batch for image in one_at_a_time(model, [item], on_step)]
+        return super().forward(model, batch, on_step)

@@ -21,8 +21,8 @@ from pipelines.geometry import (
     to_model,
 )
 from pipelines.images import flatten
-from pipelines.inputs import GUIDANCE, IMAGE, PROMPT, SEED, STEPS, Choices, Number
-from pipelines.ops.inpaint import fill_prompts
+from pipelines.inputs import GUIDANCE, IMAGE, MODEL, PROMPT, SEED, STEPS, Choices, Number
+from pipelines.ops.inpaint import KLEIN_INPAINT, fill_prompts
 
 if TYPE_CHECKING:
     from config import Settings
@@ -71,10 +71,13 @@ class Outpaint(DiffusionOperation):
                          "Utöka mindre.",
         },
     }
-    inputs = (IMAGE, PROMPT, SIDES, AMOUNT, STEPS, GUIDANCE, SEED)
-    models = (Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint",
-                    licence="CreativeML-OpenRAIL-M"),)
+    inputs = (IMAGE, PROMPT, SIDES, AMOUNT, STEPS, GUIDANCE, SEED, MODEL)
+    models = (
+        Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint", licence="CreativeML-OpenRAIL-M"),
+        KLEIN_INPAINT,
+    )
     pipeline_class = "AutoPipelineForInpainting"
+    gpu_default = KLEIN_INPAINT.id  # on a large GPU (pipelines/device.py), unless OUTPAINT_MODEL says otherwise
     price = 4
     example = Example("lake", {"directions": ["left", "right"], "amount": 30})
     examples = {"directions": ["left", "up"], "amount": 25, "steps": 2, "seed": 7}
@@ -103,9 +106,9 @@ class Outpaint(DiffusionOperation):
         model_input = {
             "image": to_model(extended, canvas),
             "mask_image": to_model(mask, canvas, is_mask=True),
-            **fill_prompts(request.prompt),  # empty: more of the surrounding scene
+            **self.call_arguments(model.pipe, fill_prompts(request.prompt)),  # empty: more of the surrounding scene
         }
-        shared = {**self.sampling(request), "width": width, "height": height, "strength": 1.0}
+        shared = {**self.sampling(request, model.pipe), "width": width, "height": height, "strength": 1.0}
         restore = {"canvas": canvas, "extended": extended, "blend": feather(mask, SEAM // 2, outward=False)}
         return Prepared(request, seed, model_input, shared, restore)
 

@@ -75,6 +75,16 @@ def test_endpoint_returns_picture_seed_and_run_id(client, photo, mask, op_id):
     assert seed == (OPERATIONS[op_id].examples.get("seed") if OPERATIONS[op_id].uses_seed else None)
 
 
+@pytest.mark.parametrize("op_id", ["instruct_edit", "inpaint", "outpaint"])
+def test_flux2_klein_is_offered_through_the_api(client, photo, mask, op_id):
+    kwargs = dict(OPERATIONS[op_id].examples, model="black-forest-labs/FLUX.2-klein-4B")
+    if OPERATIONS[op_id].masked:
+        kwargs["mask"] = handle_file(mask)
+    result, _seed, _run = client.predict(image=handle_file(photo), api_name=f"/{op_id}", **kwargs)
+    image = picture(result)
+    assert (image.size, image.mode) == expected(op_id)
+
+
 def test_left_out_parameters_take_the_pages_defaults(client, photo):
     """The API and the page share each input's default: outpaint extends left and right by 25%."""
     result, _seed, _run = client.predict(handle_file(photo), api_name="/outpaint")
