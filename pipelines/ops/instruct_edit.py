@@ -71,7 +71,7 @@ class InstructEdit(DiffusionOperation):
     models = (
         Model("timbrooks/instruct-pix2pix", tiny="sd-pix2pix", name="InstructPix2Pix", licence="MIT", speed="fast"),
         Model("black-forest-labs/FLUX.1-Kontext-dev", tiny="flux-kontext", name="FLUX.1 Kontext [dev]",
-              licence="FLUX.1 [dev] Non-Commercial", commercial=False, speed="slow"),
+              licence="flux-1-dev-non-commercial-license", commercial=False, speed="slow"),
         Model("Qwen/Qwen-Image-Edit", tiny="sd-pix2pix", name="Qwen-Image-Edit", licence="Apache-2.0", speed="slow"),
         Model(KLEIN, tiny="flux2-klein", name="FLUX.2 [klein] 4B", licence="Apache-2.0", speed="fast"),
     )

@@ -131,7 +131,7 @@ def test_with_payments_an_operator_setting_naming_a_non_commercial_model_fails_t
     sentence = str(refused.value)
     assert name.upper() in sentence and model in sentence and name.rsplit("_model", 1)[0] in sentence
     assert "does not allow commercial use" in sentence and "ALLOW_NONCOMMERCIAL_MODELS=true" in sentence
-    assert ("bria-rmbg-1.4" if model == RMBG else "Non-Commercial") in sentence
+    assert ("bria-rmbg-1.4" if model == RMBG else "flux-1-dev-non-commercial-license") in sentence
 
 
 def test_allow_noncommercial_models_offers_them_with_payments():
