@@ -1,4 +1,4 @@
-"""The three ways a run ends without a result, each with a message meant for the user."""
+"""The three ways a run ends without a result, each with a message meant for the user; and TryLater."""
 
 
 class UserError(ValueError):
@@ -14,3 +14,11 @@ class RunCancelled(Exception):
 
 class RunFailed(RuntimeError):
     """The model could not finish. The message is safe to show; details went to the log."""
+
+
+class TryLater(Exception):
+    """A limit is reached for now (a quota, a full folder): the caller may try again after `retry_after_s`."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

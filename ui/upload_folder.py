@@ -20,15 +20,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kernel.errors import TryLater
+
 PREFIX = "upload-"
 
 
-class FolderFull(Exception):
+class FolderFull(TryLater):
     """The upload folder is at its cap: `retry_after_s` until unclaimed uploads have been swept."""
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"the upload folder is full for up to {retry_after_s} s")
-        self.retry_after_s = retry_after_s
+        super().__init__(f"the upload folder is full for up to {retry_after_s} s", retry_after_s)
 
 
 @dataclass

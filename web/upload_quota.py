@@ -16,15 +16,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kernel.errors import TryLater
+
 FRAMING_BYTES = 64 * 1000  # a multipart body's boundaries and part headers: received, never written
 
 
-class OverQuota(Exception):
+class OverQuota(TryLater):
     """The address has used its window: `retry_after_s` until the window ends."""
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"over the upload quota for {retry_after_s} s")
-        self.retry_after_s = retry_after_s
+        super().__init__(f"over the upload quota for {retry_after_s} s", retry_after_s)
 
 
 @dataclass
