@@ -39,6 +39,8 @@ ERASE_NEGATIVE = "object, person, animal, text, watermark, logo"
 
 # FLUX.2 [klein] 4B: the default on a large GPU; its inpainting pipeline runs on the same folder (and, when
 # instruct_edit has loaded it, on the same weights, via from_pipe).
+SD_INPAINT = Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint",
+                   name="Stable Diffusion 1.5 Inpainting", licence="CreativeML-OpenRAIL-M", speed="fast")
 KLEIN_INPAINT = Model("black-forest-labs/FLUX.2-klein-4B", tiny="flux2-klein", name="FLUX.2 [klein] 4B",
                       licence="Apache-2.0", speed="fast", pipeline_class="Flux2KleinInpaintPipeline")
 
@@ -71,7 +73,7 @@ class Inpaint(DiffusionOperation):
     }
     inputs = (IMAGE, MASK, PROMPT, STEPS, GUIDANCE, SEED, MODEL)
     models = (
-        Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint", licence="CreativeML-OpenRAIL-M"),
+        SD_INPAINT,
         KLEIN_INPAINT,
     )
     pipeline_class = "AutoPipelineForInpainting"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from kernel.errors import UserError
-from pipelines.base import Model, Prepared
+from pipelines.base import Prepared
 from pipelines.diffusion import DiffusionOperation, size_multiple
 from pipelines.examples import Example
 from pipelines.geometry import (
@@ -22,7 +22,7 @@ from pipelines.geometry import (
 )
 from pipelines.images import flatten
 from pipelines.inputs import GUIDANCE, IMAGE, MODEL, PROMPT, SEED, STEPS, Choices, Number
-from pipelines.ops.inpaint import KLEIN_INPAINT, fill_prompts
+from pipelines.ops.inpaint import KLEIN_INPAINT, SD_INPAINT, fill_prompts
 
 if TYPE_CHECKING:
     from config import Settings
@@ -73,7 +73,7 @@ class Outpaint(DiffusionOperation):
     }
     inputs = (IMAGE, PROMPT, SIDES, AMOUNT, STEPS, GUIDANCE, SEED, MODEL)
     models = (
-        Model("stable-diffusion-v1-5/stable-diffusion-inpainting", tiny="sd-inpaint", licence="CreativeML-OpenRAIL-M"),
+        SD_INPAINT,  # the same weights as inpaint's, loaded once
         KLEIN_INPAINT,
     )
     pipeline_class = "AutoPipelineForInpainting"

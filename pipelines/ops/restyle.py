@@ -42,7 +42,8 @@ class Restyle(DiffusionOperation):
         },
     }
     inputs = (IMAGE, PROMPT, STRENGTH, STEPS, GUIDANCE, SEED)
-    models = (Model("stable-diffusion-v1-5/stable-diffusion-v1-5", tiny="sd-img2img", licence="CreativeML-OpenRAIL-M"),)
+    models = (Model("stable-diffusion-v1-5/stable-diffusion-v1-5", tiny="sd-img2img", name="Stable Diffusion 1.5",
+                    licence="CreativeML-OpenRAIL-M", speed="fast"),)
     pipeline_class = "AutoPipelineForImage2Image"
     price = 3
     example = Example("lake", {"prompt": "watercolour painting, soft washes", "strength": 0.6})

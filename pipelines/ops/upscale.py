@@ -66,8 +66,10 @@ class Upscale(Operation):
     }
     inputs = (IMAGE, SCALE)
     models = (
-        Model("caidas/swin2SR-classical-sr-x2-64", tiny="swin2sr-x2", licence="Apache-2.0"),
-        Model("caidas/swin2SR-classical-sr-x4-64", tiny="swin2sr-x4", licence="Apache-2.0"),
+        Model("caidas/swin2SR-classical-sr-x2-64", tiny="swin2sr-x2", name="Swin2SR ×2", licence="Apache-2.0",
+              speed="fast"),
+        Model("caidas/swin2SR-classical-sr-x4-64", tiny="swin2sr-x4", name="Swin2SR ×4", licence="Apache-2.0",
+              speed="fast"),
     )
     model_kind = "super_resolution"
     price = 2

@@ -91,10 +91,11 @@ def paid(**values) -> Settings:
     return Settings(_env_file=None, creem_api_key="creem-key", **values)
 
 
-def test_every_model_names_its_licence():
+def test_every_model_names_its_licence_and_has_a_name_for_the_menu():
     for op in OPERATIONS.values():
         for model in op.models:
             assert model.licence, f"{op.id}: {model.id}"
+            assert model.name, f"{op.id}: {model.id} would show as its raw id in the model menu"
     assert {model.id for op in OPERATIONS.values() for model in op.models if not model.commercial} >= {KONTEXT, RMBG}
 
 

@@ -64,6 +64,9 @@ def test_every_tab_looks_right_reads_right_and_passes_axe(browser, live_app, scr
         page.wait_for_function("document.querySelectorAll('#history img').length === 1", timeout=TIMEOUT_MS)
         studio.run()
         studio.compare()
+        page.get_by_text(text("studio.advanced", lang), exact=True).first.click()  # its controls, in the shots too
+        page.wait_for_selector("#steps", state="visible", timeout=TIMEOUT_MS)
+        assert page.input_value("#steps input, #steps textarea") == ""  # empty means the default, never 0
         problems = []
         for key in TABS:
             name = text(key, lang)
