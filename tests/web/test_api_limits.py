@@ -57,3 +57,13 @@ def test_the_pages_own_events_are_not_counted(limited_app):
     cookie = limited_app.session_cookie()
     answers = [join(limited_app, None, cookie).status_code for _ in range(LIMIT + 3)]
     assert 429 not in answers
+
+
+def test_concurrent_calls_with_one_key_get_exactly_the_limit(limited_app):
+    """Counted under a lock per key (the database's), so a burst cannot slip several calls past the count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = limited_app.api_key()
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: join(limited_app, key).status_code, range(8)))
+    assert codes.count(429) == 8 - LIMIT and set(codes) - {429} <= {200, 422}
