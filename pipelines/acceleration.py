@@ -8,25 +8,41 @@ use is skipped with a log line, so one setting can serve mixed models.
 - `channels_last`: UNets read NHWC tensors, which cuDNN's convolutions prefer on recent GPUs.
 - `fuse_qkv`: one matrix multiply for query, key and value instead of three.
 - `compile`: `torch.compile` of the denoiser's repeated blocks (regional compilation: each
-  distinct block compiles once, so start-up stays short); shapes are static per size bucket and
-  the first run of each bucket compiles, so preloading warms the default one up.
+  distinct block compiles once, so start-up stays short), with static shapes: canvases snap to a
+  few size buckets (geometry.size_buckets), one picture per pipeline call, and every bucket is
+  compiled by a warm-up edit right after loading (pipelines/warmup.py), before /readyz says ready.
+  On ZeroGPU nothing is compiled here: the denoiser is compiled ahead of time in a GPU call at
+  start instead (spaces.aoti_compile, pipelines/zerogpu.py).
 - `first_block_cache`: diffusers' first-block cache for transformer denoisers (FLUX, Qwen):
   a step whose first block's output changed less than the threshold reuses the rest.
 - `fp8`: weights in float8 through torchao, on GPUs with compute capability 8.9 or newer.
 
-SDPA (PyTorch's fused attention, FlashAttention on supported GPUs) is what diffusers uses by
-default with torch 2; nothing to switch on.
+- `flash`, `sage`: FlashAttention (FA3 on Hopper, FA2 elsewhere) or SageAttention kernels from the
+  Hub through the `kernels` package, set with diffusers' attention dispatcher on transformer
+  denoisers (FLUX, Qwen); the SD UNets' attention does not go through the dispatcher. Refused at
+  start where no CUDA GPU or no `kernels` package is there (registry.check_settings).
+
+Without these, attention is PyTorch's SDPA (fused kernels, FlashAttention among them, picked by
+PyTorch per GPU), which diffusers uses by default.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from pipelines.device import on_zero_gpu
+
 log = logging.getLogger(__name__)
 
 FIRST_BLOCK_CACHE_THRESHOLD = 0.05  # relative change under which a step reuses the cached blocks
+COMPILE_BACKEND: Any = "inductor"  # tests pick a backend that needs no compiler and counts compilations
+# Shapes one compiled block may see before torch falls back to running it uncompiled: a UNet's
+# attention block runs at 3-4 resolutions per canvas, times the size buckets, times CFG or not.
+RECOMPILE_LIMIT = 64
+ATTENTION_PACKAGE = "kernels"  # Hub kernels for diffusers' attention dispatcher
 
 
 def _denoiser(pipe: Any) -> Any | None:
@@ -52,16 +68,58 @@ def _fuse_qkv(pipe: Any, device: str) -> bool:
 
 
 def _compile(pipe: Any, device: str) -> bool:
-    if device != "cuda":  # inductor on CPU needs a compiler toolchain and gains little for these models
+    # inductor on CPU needs a compiler toolchain and gains little for these models
+    if device != "cuda" and COMPILE_BACKEND == "inductor":
         return False
     denoiser = _denoiser(pipe)
     if denoiser is None:
         return False
-    if hasattr(denoiser, "compile_repeated_blocks"):
-        denoiser.compile_repeated_blocks(fullgraph=True)
+    if on_zero_gpu():  # compiled ahead of time in the warm-up's GPU call (pipelines/zerogpu.py)
+        return True
+    import torch._dynamo
+
+    config = torch._dynamo.config
+    config.recompile_limit = max(config.recompile_limit, RECOMPILE_LIMIT)
+    options = {"fullgraph": True, "dynamic": False, "backend": COMPILE_BACKEND}
+    if getattr(denoiser, "_repeated_blocks", None):
+        denoiser.compile_repeated_blocks(**options)
     else:
-        denoiser.compile(fullgraph=True)
+        denoiser.compile(**options)
     return True
+
+
+def _attention(kind: str) -> Callable[[Any, str], bool]:
+    """Set a Hub attention kernel (FlashAttention or SageAttention) on a transformer denoiser."""
+
+    def apply(pipe: Any, device: str) -> bool:
+        transformer = getattr(pipe, "transformer", None)
+        if device != "cuda" or transformer is None or not hasattr(transformer, "set_attention_backend"):
+            return False
+        transformer.set_attention_backend(attention_backend(kind))  # fetches the kernel from the Hub once
+        return True
+
+    return apply
+
+
+def attention_backend(kind: str) -> str:
+    """diffusers' name of the Hub kernel for `kind` on this GPU: FA3 is for Hopper (sm 9.0) only."""
+    import torch
+
+    if kind == "sage":
+        return "sage_hub"
+    return "_flash_3_hub" if torch.cuda.get_device_capability() == (9, 0) else "flash_hub"
+
+
+def unavailable(name: str, device_setting: str, gpu_present: bool) -> str | None:
+    """Why `name` cannot run here, as a sentence for the start-up error; None when it can (or may)."""
+    if name not in ATTENTION_KERNELS:
+        return None
+    if device_setting in ("cpu", "mps") or not gpu_present:
+        return f"ACCELERATIONS names {name}, which needs an NVIDIA GPU with CUDA, and this machine has none."
+    if importlib.util.find_spec(ATTENTION_PACKAGE) is None:
+        return (f"ACCELERATIONS names {name}, which needs the `{ATTENTION_PACKAGE}` package "
+                f"(pip install {ATTENTION_PACKAGE}); it is not installed.")
+    return None
 
 
 def _first_block_cache(pipe: Any, device: str) -> bool:
@@ -108,7 +166,10 @@ TECHNIQUES: dict[str, Callable[[Any, str], bool]] = {
     "compile": _compile,
     "first_block_cache": _first_block_cache,
     "fp8": _fp8,
+    "flash": _attention("flash"),
+    "sage": _attention("sage"),
 }
+ATTENTION_KERNELS = ("flash", "sage")
 # What ACCELERATIONS=auto means: safe on every CUDA GPU (exact up to rounding); compile and fp8 on
 # data-centre GPUs (Ampere and newer: compile; Ada/Hopper and newer: fp8); nothing on CPU or MPS.
 SAFE = ("channels_last", "fuse_qkv")

@@ -89,6 +89,7 @@ class Limits:
 
     working_pixels: int
     demo: bool = False  # demo weights give noise: even operations that work at full size may work at working_pixels
+    bucketed: bool = False  # a compiled model: canvases snap to a few sizes (geometry.size_buckets)
 
 
 @dataclass

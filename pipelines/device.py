@@ -53,6 +53,11 @@ def large_gpu(preference: str = "auto") -> bool:
     return prefers_large_models(device, total_memory(device) if device == "cuda" else 0)
 
 
+def on_zero_gpu() -> bool:
+    """On a Hugging Face ZeroGPU Space: the GPU is lent per call, in a forked worker (pipelines/zerogpu.py)."""
+    return bool(os.environ.get("SPACES_ZERO_GPU"))
+
+
 def nvidia_driver_present() -> bool:
     return os.path.exists("/proc/driver/nvidia") or os.path.exists("/dev/nvidiactl")
 

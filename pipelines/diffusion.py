@@ -60,12 +60,19 @@ class DiffusionOperation(Operation):
     def fit_whole(self, request: EditRequest, model: LoadedModel, limits: Limits) -> tuple[Image.Image, Canvas]:
         """The whole picture on the model's canvas (for edits that change everything)."""
         image = flatten(request.image)
-        canvas = fit_canvas(image.size, max_pixels=limits.working_pixels, multiple=size_multiple(model.pipe))
+        canvas = self.canvas(image.size, model, limits)
         return to_model(image, canvas), canvas
+
+    def canvas(self, size: tuple[int, int], model: LoadedModel, limits: Limits, min_pixels: int = 0) -> Canvas:
+        """The model's canvas for a picture of `size`: one of the size buckets when the model is compiled."""
+        return fit_canvas(size, max_pixels=limits.working_pixels, multiple=size_multiple(model.pipe),
+                          min_pixels=min_pixels, bucketed=limits.bucketed)
 
     def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
         import torch
 
+        if len(batch) > 1 and model.compiled:  # a batch of n would be a new shape: compiled again, on a visitor's time
+            return [image for item in batch for image in self.forward(model, [item], on_step)]
         pipe = model.pipe
         kwargs: dict[str, Any] = dict(batch[0].shared)
         for name in batch[0].model_input:

@@ -26,8 +26,31 @@ class Canvas:
     padded: tuple[int, int]  # after padding to the model's multiple
 
 
-def fit_canvas(size: tuple[int, int], *, max_pixels: int, multiple: int, min_pixels: int = 0) -> Canvas:
-    """Scale to at most `max_pixels` (up to `min_pixels` if smaller, at most 4x), pad to `multiple`."""
+# The shapes of a compiled model's canvases (see size_buckets): square, 4:3 and 16:9, upright or lying.
+BUCKET_ASPECTS = (1.0, 4 / 3, 3 / 4, 16 / 9, 9 / 16)
+
+
+def size_buckets(max_pixels: int, multiple: int) -> tuple[tuple[int, int], ...]:
+    """The few canvas sizes a compiled model sees (ACCELERATIONS=compile): one per aspect in
+    BUCKET_ASPECTS, each at most `max_pixels` and a multiple of `multiple`. torch.compile specialises
+    on shapes, so a model that saw every picture's own size would compile again for each one."""
+    sizes = []
+    for aspect in BUCKET_ASPECTS:
+        width = max(2 * multiple, math.floor(math.sqrt(max_pixels * aspect) / multiple) * multiple)
+        height = max(2 * multiple, math.floor(math.sqrt(max_pixels / aspect) / multiple) * multiple)
+        sizes.append((width, height))
+    return tuple(dict.fromkeys(sizes))
+
+
+def fit_canvas(size: tuple[int, int], *, max_pixels: int, multiple: int, min_pixels: int = 0,
+               bucketed: bool = False) -> Canvas:
+    """Scale to at most `max_pixels` (up to `min_pixels` if smaller, at most 4x), pad to `multiple`.
+
+    bucketed: the canvas is instead the size bucket (size_buckets) nearest the picture's aspect, the
+    picture scaled to fill it on one side (up or down) and padded on the other; min_pixels is moot.
+    """
+    if bucketed:
+        return _fit_bucket(size, size_buckets(max_pixels, multiple))
     width, height = size
     pixels = width * height
     scale = 1.0
@@ -38,6 +61,15 @@ def fit_canvas(size: tuple[int, int], *, max_pixels: int, multiple: int, min_pix
     scaled = (max(1, round(width * scale)), max(1, round(height * scale)))
     padded = tuple(max(multiple * 2, math.ceil(side / multiple) * multiple) for side in scaled)
     return Canvas(original=size, scaled=scaled, padded=padded)  # type: ignore[arg-type]
+
+
+def _fit_bucket(size: tuple[int, int], buckets: tuple[tuple[int, int], ...]) -> Canvas:
+    width, height = size
+    aspect = math.log(width / height)
+    bucket = min(buckets, key=lambda b: abs(math.log(b[0] / b[1]) - aspect))
+    scale = min(bucket[0] / width, bucket[1] / height)
+    scaled = (min(bucket[0], max(1, round(width * scale))), min(bucket[1], max(1, round(height * scale))))
+    return Canvas(original=size, scaled=scaled, padded=bucket)
 
 
 def to_model(image: Image.Image, canvas: Canvas, *, is_mask: bool = False) -> Image.Image:

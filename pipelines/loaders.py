@@ -54,6 +54,7 @@ class LoadedModel:
     placement: str  # "device", "offload" or "cpu"
     base: LoadedModel | None = None  # set when this pipeline shares another's weights
     accelerations: tuple[str, ...] = ()  # pipelines/acceleration.py techniques applied
+    warmed_up: tuple[tuple[int, int], ...] = ()  # the size buckets its warm-up ran (pipelines/warmup.py)
     users: int = 0
     last_used: float = field(default_factory=time.monotonic)
 
@@ -64,6 +65,11 @@ class LoadedModel:
     @property
     def weights(self) -> str:
         return self.spec.weights
+
+    @property
+    def compiled(self) -> bool:
+        """torch.compile'd (or AoT-compiled on ZeroGPU): it should see only the size buckets' shapes."""
+        return "compile" in self.accelerations
 
 
 @dataclass(frozen=True)

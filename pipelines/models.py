@@ -16,7 +16,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_FAILED_LOAD_S = 60.0
+WarmUp = Callable[[LoadedModel], None]
 
 
 class ModelManager:
@@ -86,9 +87,13 @@ class ModelManager:
     # ------------------------------------------------------------ loading
 
     @contextmanager
-    def use(self, spec: ModelSpec) -> Iterator[LoadedModel]:
-        """The loaded model for `spec`, kept from being unloaded while the block runs."""
-        entry = self._get_or_load(spec)
+    def use(self, spec: ModelSpec, warm_up: WarmUp | None = None) -> Iterator[LoadedModel]:
+        """The loaded model for `spec`, kept from being unloaded while the block runs.
+
+        `warm_up`, when the model has to be loaded now, runs on it before it counts as loaded (a
+        compiled model's warm-up edits, pipelines/warmup.py): whoever else wants it waits meanwhile.
+        """
+        entry = self._get_or_load(spec, warm_up)
         with self._lock:
             entry.users += 1
             entry.last_used = time.monotonic()
@@ -108,7 +113,7 @@ class ModelManager:
     def is_loaded(self, spec: ModelSpec) -> bool:
         return spec.key in self._entries
 
-    def _get_or_load(self, spec: ModelSpec) -> LoadedModel:
+    def _get_or_load(self, spec: ModelSpec, warm_up: WarmUp | None = None) -> LoadedModel:
         with self._lock:
             if spec.key in self._entries:
                 return self._entries[spec.key]
@@ -121,6 +126,8 @@ class ModelManager:
                 raise RunFailed(failed[1])
             try:
                 entry = self._load(spec)
+                if warm_up is not None:
+                    warm_up(entry)
             except Exception as exc:
                 message = f"The model {spec.model_id} could not be loaded, so this operation is unavailable for now."
                 log.error("loading %s failed: %s: %s", spec.source, type(exc).__name__, exc)

@@ -12,8 +12,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from kernel.errors import UserError
-from pipelines.acceleration import TECHNIQUES
+from pipelines.acceleration import TECHNIQUES, unavailable
 from pipelines.base import Operation
+from pipelines.device import nvidia_driver_present, on_zero_gpu
 from pipelines.inputs import Input, Texts, all_tables
 from pipelines.loaders import LOADERS
 from pipelines.ops.inpaint import Inpaint
@@ -121,6 +122,11 @@ def check_settings(settings: Settings) -> None:
     if unknown:
         raise ValueError(f"ACCELERATIONS names {', '.join(unknown)}, which is no technique here "
                          f"(auto, none, or some of: {', '.join(TECHNIQUES)})")
+    gpu_present = nvidia_driver_present() or on_zero_gpu()
+    for name in settings.accelerations:
+        reason = unavailable(name, settings.device, gpu_present)
+        if reason:
+            raise ValueError(reason)
 
 
 def refuse_noncommercial(settings: Settings) -> None:

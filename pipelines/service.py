@@ -23,6 +23,7 @@ from PIL import Image
 
 from config import Settings
 from kernel.errors import RunCancelled, RunFailed, UserError
+from pipelines import warmup
 from pipelines.base import EditRequest, Limits, Operation
 from pipelines.batcher import BatchWork, DeviceQueue, Job
 from pipelines.models import LoadedModel, ModelManager, ModelSpec
@@ -167,10 +168,10 @@ class EditService:
         try:
             if not self.models.is_loaded(spec):
                 report(0, 1, "Loading the model (first run only)")
-            with self.models.use(spec) as model:
+            with self.models.use(spec, partial(self.warm_up, op)) as model:
                 _stop_if(cancel)
                 seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-                prepared = op.prepare(request, model, seed, self.limits(spec.weights))
+                prepared = op.prepare(request, model, seed, self.limits(spec.weights, bucketed=model.compiled))
                 _stop_if(cancel)
                 batch_key = op.batch_key(prepared) if op.batchable else run_id
                 job = Job(
@@ -240,9 +241,28 @@ class EditService:
                     on_progress=job.on_progress)
         return self.queue.submit(retry)
 
-    def limits(self, weights: str) -> Limits:
+    def limits(self, weights: str, *, bucketed: bool = False) -> Limits:
         working = self.settings.tiny_working_pixels if weights == "tiny" else self.settings.max_working_pixels
-        return Limits(working_pixels=working, demo=weights == "tiny")
+        return Limits(working_pixels=working, demo=weights == "tiny", bucketed=bucketed)
+
+    def warm_up(self, op: Operation, model: LoadedModel) -> None:
+        """A compiled model's warm-up, right after it loads: one edit per size bucket through the device
+        queue (pipelines/warmup.py), or on ZeroGPU its ahead-of-time compilation (pipelines/zerogpu.py)."""
+        if not warmup.needs_warm_up(model):
+            return
+        started = time.perf_counter()
+        edits = warmup.prepared_edits(op, model, self.limits(model.weights, bucketed=True))
+        compile_ahead = getattr(self.device_work, "compile_ahead", None)
+        if compile_ahead is not None:
+            compile_ahead(op, model, edits)
+        else:
+            for prepared in edits:
+                width, height = prepared.shared.get("width"), prepared.shared.get("height")
+                self.queue.submit(Job(key=(op.id, model.spec.key, "warm-up", width, height), item=prepared,
+                                      work=in_process(op, model)))
+        model.warmed_up = tuple(warmup.buckets(model, self.limits(model.weights, bucketed=True)))
+        log.info("%s warmed up for %d size buckets in %.1f s", model.model_id, len(edits),
+                 time.perf_counter() - started)
 
     def default_spec(self, op: Operation) -> ModelSpec:
         return self.models.spec(op, op.default_model(self.settings))
@@ -257,7 +277,7 @@ class EditService:
 
         def load() -> None:
             try:
-                with self.models.use(self.default_spec(op)):
+                with self.models.use(self.default_spec(op), partial(self.warm_up, op)):
                     pass
             except Exception as exc:  # noqa: BLE001 - the UI reports it when the operation is used
                 log.warning("preloading %s failed: %s", op.id, exc)

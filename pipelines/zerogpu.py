@@ -26,6 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from kernel.errors import RunCancelled, RunFailed, UserError
+from pipelines.device import on_zero_gpu
 from pipelines.registry import get_operation
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def attach(models: ModelManager, cap_s: int) -> ZeroGpuWork | None:
     """On ZeroGPU (SPACES_ZERO_GPU set, `spaces` importable): register `models` for the worker and
     return the device work that goes through `spaces.GPU`; else None (the work runs in-process)."""
     global _models, _cap_s
-    if not os.environ.get("SPACES_ZERO_GPU"):
+    if not on_zero_gpu():
         return None
     try:
         import spaces

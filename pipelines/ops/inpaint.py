@@ -13,13 +13,12 @@ from PIL import Image
 
 from kernel.errors import UserError
 from pipelines.base import Model, Prepared
-from pipelines.diffusion import DiffusionOperation, size_multiple
+from pipelines.diffusion import DiffusionOperation
 from pipelines.examples import Example
 from pipelines.geometry import (
     PAINT_FIRST,
     composite,
     feather,
-    fit_canvas,
     from_model,
     mask_region,
     mask_to_model,
@@ -98,12 +97,8 @@ class Inpaint(DiffusionOperation):
         box = mask_region(mask)
         crop = flatten(request.image).crop(box)
         crop_mask = mask.crop(box)
-        canvas = fit_canvas(
-            crop.size,
-            max_pixels=limits.working_pixels,
-            multiple=size_multiple(model.pipe),
-            min_pixels=limits.working_pixels // 4,  # small areas are enlarged: models need context
-        )
+        # small areas are enlarged: models need context
+        canvas = self.canvas(crop.size, model, limits, min_pixels=limits.working_pixels // 4)
         edge = max(3, min(crop.size) // 50)
         width, height = canvas.padded
         model_input = {

@@ -8,14 +8,13 @@ from PIL import Image
 
 from kernel.errors import UserError
 from pipelines.base import Prepared
-from pipelines.diffusion import DiffusionOperation, size_multiple
+from pipelines.diffusion import DiffusionOperation
 from pipelines.examples import Example
 from pipelines.geometry import (
     DIRECTIONS,
     composite,
     extend,
     feather,
-    fit_canvas,
     from_model,
     plan_extension,
     to_model,
@@ -101,7 +100,7 @@ class Outpaint(DiffusionOperation):
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
         ext = plan_extension(request.image.size, list(request.directions), request.amount)
         extended, mask = extend(flatten(request.image), ext, overlap=SEAM)
-        canvas = fit_canvas(extended.size, max_pixels=limits.working_pixels, multiple=size_multiple(model.pipe))
+        canvas = self.canvas(extended.size, model, limits)
         width, height = canvas.padded
         model_input = {
             "image": to_model(extended, canvas),
