@@ -45,7 +45,8 @@ RECOMPILE_LIMIT = 64
 ATTENTION_PACKAGE = "kernels"  # Hub kernels for diffusers' attention dispatcher
 
 
-def _denoiser(pipe: Any) -> Any | None:
+def denoiser(pipe: Any) -> Any | None:
+    """The pipeline's denoiser: its transformer or its UNet; None for other models."""
     return getattr(pipe, "transformer", None) or getattr(pipe, "unet", None)
 
 
@@ -60,31 +61,30 @@ def _channels_last(pipe: Any, device: str) -> bool:
 
 
 def _fuse_qkv(pipe: Any, device: str) -> bool:
-    denoiser = _denoiser(pipe)
-    if denoiser is None or not hasattr(denoiser, "fuse_qkv_projections"):
+    module = denoiser(pipe)
+    if module is None or not hasattr(module, "fuse_qkv_projections"):
         return False
-    denoiser.fuse_qkv_projections()
+    module.fuse_qkv_projections()
     return True
 
 
 def _compile(pipe: Any, device: str) -> bool:
-    # inductor on CPU needs a compiler toolchain and gains little for these models
-    if device != "cuda" and COMPILE_BACKEND == "inductor":
+    module = denoiser(pipe)
+    if module is None:
         return False
-    denoiser = _denoiser(pipe)
-    if denoiser is None:
-        return False
-    if on_zero_gpu():  # compiled ahead of time in the warm-up's GPU call (pipelines/zerogpu.py)
+    if on_zero_gpu():  # compiled ahead of time in the warm-up's GPU call, in the worker (pipelines/zerogpu.py)
         return True
+    if device != "cuda" and COMPILE_BACKEND == "inductor":  # on CPU: a compiler toolchain, for little gain
+        return False
     import torch._dynamo
 
     config = torch._dynamo.config
     config.recompile_limit = max(config.recompile_limit, RECOMPILE_LIMIT)
     options = {"fullgraph": True, "dynamic": False, "backend": COMPILE_BACKEND}
-    if getattr(denoiser, "_repeated_blocks", None):
-        denoiser.compile_repeated_blocks(**options)
+    if getattr(module, "_repeated_blocks", None):
+        module.compile_repeated_blocks(**options)
     else:
-        denoiser.compile(**options)
+        module.compile(**options)
     return True
 
 
@@ -153,10 +153,10 @@ def _fp8(pipe: Any, device: str) -> bool:
     except ImportError:
         log.warning("fp8 needs the torchao package; skipped")
         return False
-    denoiser = _denoiser(pipe)
-    if denoiser is None:
+    module = denoiser(pipe)
+    if module is None:
         return False
-    quantize_(denoiser, Float8WeightOnlyConfig())
+    quantize_(module, Float8WeightOnlyConfig())
     return True
 
 

@@ -12,6 +12,15 @@ as a bare "ZeroGPU worker error". So `run_batch`, the function it gets:
     its output after, but a batch on the GPU runs to its end.
 Its duration is estimated per call from the work size (steps x megapixels x batch), capped at
 ZERO_GPU_DURATION_S. Off ZeroGPU none of this runs: the work is called in-process, unpickled.
+
+With ACCELERATIONS=compile, torch.compile would compile again in every worker, on a visitor's time.
+So the denoiser is compiled ahead of time instead, once, at start (`compile_ahead`, the warm-up of
+pipelines/warmup.py): in one GPU call, `compile_denoiser` runs each size bucket's warm-up edit under
+`spaces.aoti_capture` (which stops at the denoiser's first call and keeps its inputs), exports the
+denoiser with those inputs (torch.export) and compiles it with `spaces.aoti_compile`; back here,
+`spaces.aoti_apply` puts the compiled buckets in place of the denoiser's forward (and frees its
+weights: the compiled model holds them). A shape no bucket has cannot run then, and fails with a
+sentence in the log (the edit reports a failure).
 """
 
 from __future__ import annotations
@@ -38,10 +47,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BASE_S = 10.0  # starting the worker and moving the weights onto the GPU
+AOTI_DURATION_S = 1500  # the ahead-of-time compilation at start: minutes per bucket on a GPU
 SECONDS_PER_STEP_MEGAPIXEL = 1.0  # a Flux-class model; Stable Diffusion is several times faster
 KNOWN_ERRORS: dict[str, type[Exception]] = {cls.__name__: cls for cls in (RunCancelled, RunFailed, UserError)}
 
 _models: ModelManager | None = None  # the registry the forked worker inherits (one app per process)
+_warming: dict[tuple[str, str], LoadedModel] = {}  # loaded, not registered yet: compile_ahead's model
 _cap_s = 60
 
 
@@ -81,6 +92,52 @@ def run_batch(operation_id: str, spec: ModelSpec, items: list[Prepared]) -> Devi
         return DeviceOutcome(error_type=type(exc).__name__, error_message=str(exc))
 
 
+class BucketedModel:
+    """The denoiser compiled ahead of time, one compiled model per size bucket, picked by the shapes of
+    the call's tensors. Picklable (it crosses back from the worker); the buckets share one copy of the
+    weights where their names agree, so the weights cross and stay in memory once."""
+
+    def __init__(self, compiled: dict[tuple, Any]) -> None:
+        self.compiled = compiled
+        first = next(iter(compiled.values()), None)
+        names = set(_weight_names(first))
+        for other in compiled.values():
+            if names and set(_weight_names(other)) == names:
+                other.weights = first.weights
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key = _shapes(args, kwargs)
+        compiled = self.compiled.get(key)
+        if compiled is None:
+            raise RuntimeError(f"no denoiser was compiled ahead of time for inputs of shapes {key}")
+        return compiled(*args, **kwargs)
+
+
+def compile_denoiser(operation_id: str, spec: ModelSpec, edits: list[Prepared]) -> BucketedModel:
+    """In the GPU worker: capture the denoiser's inputs for each bucket's edit, export, compile ahead of time."""
+    import spaces
+    import torch
+    from torch.utils._pytree import tree_map_only
+
+    from pipelines.acceleration import denoiser
+
+    op = get_operation(operation_id)
+    model = _warming.get(spec.key)
+    if model is None:
+        raise RuntimeError(f"{spec.model_id} is not being warmed up (pipelines.zerogpu.compile_ahead)")
+    module = denoiser(model.pipe)
+    compiled: dict[tuple, Any] = {}
+    for prepared in edits:
+        with spaces.aoti_capture(module) as call:
+            op.forward(model, [prepared], _no_progress)
+        # captured under inference_mode: export wants ordinary tensors
+        args, kwargs = tree_map_only(torch.Tensor, torch.Tensor.clone, (call.args, call.kwargs))
+        with torch.no_grad():
+            exported = torch.export.export(module, args=tuple(args), kwargs=kwargs)
+        compiled[_shapes(args, kwargs)] = spaces.aoti_compile(exported)
+    return BucketedModel(compiled)
+
+
 def estimate_duration(operation_id: str, spec: ModelSpec, items: list[Prepared]) -> int:
     """Seconds to ask ZeroGPU for (takes run_batch's arguments): shorter requests are scheduled sooner,
     and a run past its duration is stopped, so ask for what the work needs, up to the cap."""
@@ -92,8 +149,26 @@ def estimate_duration(operation_id: str, spec: ModelSpec, items: list[Prepared])
 class ZeroGpuWork:
     """Builds a job's batch work that goes through `spaces.GPU` (EditService's `device_work`)."""
 
-    def __init__(self, gpu_batch: Callable[[str, ModelSpec, list[Prepared]], DeviceOutcome]) -> None:
+    def __init__(self, gpu_batch: Callable[[str, ModelSpec, list[Prepared]], DeviceOutcome],
+                 gpu_compile: Callable[[str, ModelSpec, list[Prepared]], BucketedModel] | None = None) -> None:
         self._gpu_batch = gpu_batch
+        self._gpu_compile = gpu_compile
+
+    def compile_ahead(self, op: Operation, model: LoadedModel, edits: list[Prepared]) -> None:
+        """A compiled model's warm-up on ZeroGPU (EditService.warm_up): compile its denoiser ahead of time
+        for the buckets of `edits` in one GPU call, and put the result in place here."""
+        import spaces
+
+        from pipelines.acceleration import denoiser
+
+        if self._gpu_compile is None:
+            raise RuntimeError("no ahead-of-time compilation was attached (pipelines.zerogpu.attach)")
+        _warming[model.spec.key] = model  # the worker, forked during the call, finds it here
+        try:
+            compiled = self._gpu_compile(op.id, model.spec, [item.on_device() for item in edits])
+        finally:
+            _warming.pop(model.spec.key, None)
+        spaces.aoti_apply(compiled, denoiser(model.pipe))
 
     def __call__(self, op: Operation, model: LoadedModel) -> BatchWork:
         return partial(self._run, op.id, model.spec)
@@ -115,7 +190,20 @@ def attach(models: ModelManager, cap_s: int) -> ZeroGpuWork | None:
         log.warning("SPACES_ZERO_GPU is set but the `spaces` package is missing; running without it")
         return None
     _models, _cap_s = models, cap_s
-    return ZeroGpuWork(spaces.GPU(run_batch, duration=estimate_duration))
+    return ZeroGpuWork(spaces.GPU(run_batch, duration=estimate_duration),
+                       spaces.GPU(compile_denoiser, duration=AOTI_DURATION_S))
+
+
+def _shapes(args: Any, kwargs: Any) -> tuple:
+    """What tells the buckets apart: the shapes of a call's tensors, in order (kwargs by name)."""
+    from torch.utils._pytree import tree_leaves
+
+    return tuple(tuple(leaf.shape) for leaf in tree_leaves((args, dict(sorted(kwargs.items()))))
+                 if hasattr(leaf, "shape"))
+
+
+def _weight_names(compiled: Any) -> list[str]:
+    return list(getattr(getattr(compiled, "weights", None), "constants_map", {}) or {})
 
 
 def _megapixels(item: Prepared) -> float:

@@ -85,3 +85,31 @@ def test_the_loader_applies_them_and_says_which(tmp_path, tiny_models):
 def test_an_unknown_technique_stops_the_start(tmp_path, tiny_models):
     with pytest.raises(ValueError, match="ACCELERATIONS names warp_drive"):
         registry.check_settings(make_settings(tmp_path, tiny_models, accelerations="fuse_qkv,warp_drive"))
+
+
+@pytest.mark.parametrize("kernel", ["flash", "sage"])
+def test_hub_attention_kernels_are_refused_at_start_where_they_cannot_run(tmp_path, tiny_models, monkeypatch,
+                                                                          kernel):
+    with pytest.raises(ValueError, match=f"ACCELERATIONS names {kernel}, which needs an NVIDIA GPU"):
+        registry.check_settings(make_settings(tmp_path, tiny_models, accelerations=kernel, device="cpu"))
+    monkeypatch.setattr(registry, "nvidia_driver_present", lambda: True)  # a GPU, but no `kernels` package
+    monkeypatch.setattr(acceleration, "ATTENTION_PACKAGE", "kernels_not_installed_here")
+    with pytest.raises(ValueError, match="needs the `kernels_not_installed_here` package"):
+        registry.check_settings(make_settings(tmp_path, tiny_models, accelerations=kernel))
+    monkeypatch.setattr(acceleration, "ATTENTION_PACKAGE", "torch")  # a package that is there: accepted
+    registry.check_settings(make_settings(tmp_path, tiny_models, accelerations=kernel))
+
+
+def test_an_attention_kernel_goes_to_a_transformers_attention_and_not_to_a_unet(tiny_models, monkeypatch):
+    """On CPU the technique does not apply; on a GPU it sets diffusers' backend on every attention of the
+    transformer. The Hub kernel cannot be fetched here, so a backend that runs on the CPU stands in for it."""
+    from diffusers import FluxKontextPipeline
+
+    flux = FluxKontextPipeline.from_pretrained(tiny.ensure("flux-kontext", tiny_models))
+    assert accelerate(flux, ("flash",), "cpu") == []
+    monkeypatch.setattr(acceleration, "attention_backend", lambda kind: "_native_math")
+    assert accelerate(flux, ("flash",), "cuda") == ["flash"]  # nothing is moved to the GPU: only the setting
+    backends = {getattr(module.processor._attention_backend, "value", None) for module in flux.transformer.modules()
+                if hasattr(module, "processor")}
+    assert backends == {"_native_math"}
+    assert accelerate(pix2pix(tiny_models), ("flash",), "cuda") == []  # the UNet's attention calls SDPA itself
