@@ -5,7 +5,8 @@ does not depend on weight values. For each model and size it measures seconds pe
 steps per second, peak memory, and the denoiser's share of the device's bf16 FLOP bound (FLOPs of
 one denoiser call from torch.utils.flop_counter × calls ÷ denoiser seconds ÷ the device's peak), for
 bare diffusers (bf16, nothing else) and for each acceleration alone and all of ACCELERATIONS=auto
-together; the first edit after loading is compared with the tenth.
+together. A variant that compiles is warmed up first, as the app does at start (pipelines/warmup.py):
+its warm-up seconds are a column of their own, and its first edit after that is compared with the tenth.
 
     .venv/bin/python -m bench.gpu            # on a GPU: 512² and 1024², full depth
     .venv/bin/python -m bench.gpu --quick    # anywhere, in about a minute: reduced depth, 64², CPU
@@ -25,8 +26,10 @@ from typing import Any
 
 from bench.common import table
 
-# Dense bf16 tensor-core peaks (TFLOP/s), by the device name torch reports; fp16 for T4.
-PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10G": 70.0, "L4": 121.0, "T4": 65.0}
+# Dense bf16 tensor-core peaks (TFLOP/s, the datasheets' figures without sparsity), by the device name torch
+# reports, the first key found in it; fp16 for T4 (no bf16). A10G: the A10's figure (its AWS variant).
+PEAK_TFLOPS = {"H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10G": 125.0,
+               "L4": 121.0, "T4": 65.0}
 CASES = {  # operation: (the config of its default model, a call of the bare pipeline)
     "instruct_edit": "sd15-pix2pix",
     "inpaint": "sd15-inpaint",
@@ -172,8 +175,14 @@ def measure(name: str, variant: str, size: int, settings: Plan) -> list[object]:
     techniques = () if variant == "bare" else resolve([variant], settings.device)
     applied = accelerate(pipe, techniques, settings.device) if not isinstance(pipe, tuple) else []
     if techniques and not applied:
-        return [name, size, variant, "does not apply", "", "", "", ""]
+        return [name, size, variant, "does not apply", "", "", "", "", ""]
     run = call_for(pipe, size, settings.steps)
+    warm_up_s = ""
+    if "compile" in applied:  # as at the app's start: one edit at this size compiles it (this size is its bucket)
+        started = time.perf_counter()
+        with torch.no_grad():
+            call_for(pipe, size, 1)()
+        warm_up_s = f"{time.perf_counter() - started:.1f}"
     clock = DenoiserClock(pipe, settings.device)
     if settings.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -196,7 +205,8 @@ def measure(name: str, variant: str, size: int, settings: Plan) -> list[object]:
     del pipe, run, clock
     _free(settings.device)
     return [name, size, variant, f"{statistics.median(warm):.3f}", f"{steps_per_s:.2f}" if steps_per_s else "",
-            f"{peak_memory_mb(settings.device):.0f}", f"{share:.0%}" if share is not None else "n/a", first_vs_tenth]
+            f"{peak_memory_mb(settings.device):.0f}", f"{share:.0%}" if share is not None else "n/a", warm_up_s,
+            first_vs_tenth]
 
 
 def _free(device: str) -> None:
@@ -229,7 +239,7 @@ def main(argv: list[str] | None = None) -> str:
                 row = measure(name, variant, size, settings)
                 rows.append([operation, *row])
     headers = ["operation", "config", "size", "variant", "s per edit", "denoiser calls/s", "peak MB (CPU: RSS)",
-               "share of bf16 peak", "first ÷ tenth"]
+               "share of bf16 peak", "warm-up s (at start)", "first ÷ tenth"]
     return (f"bench.gpu on {device}: {settings.depth} depth, {settings.steps} steps, random weights\n"
             + table(headers, rows))
 

@@ -88,6 +88,14 @@ def _compile(pipe: Any, device: str) -> bool:
     return True
 
 
+def uncompile(pipe: Any) -> None:
+    """Undo `compile` (its warm-up failed): every compiled module runs as written again."""
+    module = denoiser(pipe)
+    for part in module.modules() if module is not None else ():
+        if getattr(part, "_compiled_call_impl", None) is not None:
+            part._compiled_call_impl = None
+
+
 def _attention(kind: str) -> Callable[[Any, str], bool]:
     """Set a Hub attention kernel (FlashAttention or SageAttention) on a transformer denoiser."""
 

@@ -24,6 +24,7 @@ from PIL import Image
 from config import Settings
 from kernel.errors import RunCancelled, RunFailed, UserError
 from pipelines import warmup
+from pipelines.acceleration import uncompile
 from pipelines.base import EditRequest, Limits, Operation
 from pipelines.batcher import BatchWork, DeviceQueue, Job
 from pipelines.models import LoadedModel, ModelManager, ModelSpec
@@ -253,13 +254,20 @@ class EditService:
         started = time.perf_counter()
         edits = warmup.prepared_edits(op, model, self.limits(model.weights, bucketed=True))
         compile_ahead = getattr(self.device_work, "compile_ahead", None)
-        if compile_ahead is not None:
-            compile_ahead(op, model, edits)
-        else:
-            for prepared in edits:
-                width, height = prepared.shared.get("width"), prepared.shared.get("height")
-                self.queue.submit(Job(key=(op.id, model.spec.key, "warm-up", width, height), item=prepared,
-                                      work=in_process(op, model)))
+        try:
+            if compile_ahead is not None:
+                compile_ahead(op, model, edits)
+            else:
+                for prepared in edits:
+                    width, height = prepared.shared.get("width"), prepared.shared.get("height")
+                    self.queue.submit(Job(key=(op.id, model.spec.key, "warm-up", width, height), item=prepared,
+                                          work=in_process(op, model)))
+        except Exception as exc:  # noqa: BLE001 - a speed-up must never cost a working model
+            log.warning("compiling %s failed in its warm-up (%s: %s); it runs uncompiled", model.model_id,
+                        type(exc).__name__, exc)
+            uncompile(model.pipe)
+            model.accelerations = tuple(name for name in model.accelerations if name != "compile")
+            return
         model.warmed_up = tuple(warmup.buckets(model, self.limits(model.weights, bucketed=True)))
         log.info("%s warmed up for %d size buckets in %.1f s", model.model_id, len(edits),
                  time.perf_counter() - started)

@@ -6,7 +6,9 @@ minutes. With ACCELERATIONS=compile every diffusers canvas is snapped to a few s
 shapes; the model manager runs these edits right after loading, before the model counts as loaded
 (so /readyz waits for the preloaded default, and a visitor who asked for the model waits with the
 load, never alone). Each edit is a picture of exactly the bucket's size, painted all over for masked
-operations and extended on every side for outpainting, so its canvas is that bucket.
+operations and extended on every side for outpainting, so its canvas is that bucket; it has the
+operation's default guidance, as most edits do (the guidance decides whether the denoiser's batch
+is doubled or tripled for classifier-free guidance, which is part of the shape).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pipelines.geometry import DIRECTIONS, size_buckets
 if TYPE_CHECKING:
     from pipelines.loaders import LoadedModel
 
-WARM_UP_STEPS = 2  # the compiled code does not depend on the number of steps
+WARM_UP_STEPS = 1  # the compiled code does not depend on the number of steps
 WARM_UP_SEED = 0
 
 
@@ -38,6 +40,8 @@ def buckets(model: LoadedModel, limits: Limits) -> tuple[tuple[int, int], ...]:
 def request_for(op: Operation, size: tuple[int, int]) -> EditRequest:
     """An edit whose canvas is the bucket of `size`: the operation's example values on a grey picture."""
     values = {**op.examples, "steps": WARM_UP_STEPS, "seed": WARM_UP_SEED}
+    if op.takes("strength"):
+        values["strength"] = 1.0  # img2img runs steps × strength denoiser calls: at least one
     if op.masked:
         values["mask"] = Image.new("L", size, 255)
     if op.takes("directions"):

@@ -115,3 +115,17 @@ def test_out_of_memory_retries_once_with_real_model_cpu_offload(built, tmp_path,
         assert model.placement == "offload" and not models.can_offload(model)
         assert model.pipe.unet.device.type == "cpu"  # between runs, offloaded modules wait on the CPU
         assert hasattr(model.pipe.unet, "_hf_hook")  # accelerate's hook moves it to the GPU when called
+
+
+def test_model_cpu_offload_forced_by_the_setting_runs_an_edit(built, tmp_path):
+    """CPU_OFFLOAD=always: the real SD 1.5 pipeline loads with diffusers' enable_model_cpu_offload from the
+    start (as on a GPU too small for it) and an edit completes through the service."""
+    folder = built(SD15)
+    op = OPERATIONS["restyle"]
+    models = manager(tmp_path, cpu_offload="always", restyle_model=str(folder))
+    service = EditService(models.settings, models, DeviceQueue(1), usage=None)
+    result = service.run(request_for("restyle", SIZE))
+    assert result.image.size == SIZE and result.weights == "real"
+    with models.use(models.spec(op, str(folder))) as model:
+        assert model.placement == "offload" and hasattr(model.pipe.unet, "_hf_hook")
+        assert model.pipe.unet.device.type == "cpu"  # between runs the modules wait on the CPU

@@ -87,7 +87,7 @@ def test_the_warm_up_compiles_every_bucket_before_the_model_is_loaded_and_edits_
 
     seen.clear()
     for size in [(50, 37), (90, 90)]:  # neither of them a bucket's own size
-        result = service.run(EditRequest(op.id, samples.noise(*size, seed=1), prompt="snow", steps=2, seed=3))
+        result = service.run(EditRequest(op.id, samples.noise(*size, seed=1), prompt="snow", steps=1, seed=3))
         assert result.image.size == size
     assert {(h * factor, w * factor) for h, w in seen} <= {(h, w) for w, h in buckets}
     assert counting.graphs == compiled_at_start  # no visitor paid for a compilation
@@ -96,8 +96,45 @@ def test_the_warm_up_compiles_every_bucket_before_the_model_is_loaded_and_edits_
     with models.use(spec) as model:
         model.pipe.unet.register_forward_pre_hook(lambda _m, args: batch_sizes.append(args[0].shape[0]))
         limits = service.limits(model.weights, bucketed=True)
-        batch = [op.prepare(EditRequest(op.id, samples.noise(40, 30, seed=s), prompt="snow", steps=2), model, s,
+        batch = [op.prepare(EditRequest(op.id, samples.noise(40, 30, seed=s), prompt="snow", steps=1), model, s,
                             limits) for s in range(2)]
         assert len(op.forward(model, batch, lambda done, total: None)) == 2
     assert set(batch_sizes) == {3}  # one picture, times three for instruct-pix2pix's guidance
     assert counting.graphs == compiled_at_start
+
+
+def test_a_model_whose_compilation_fails_in_the_warm_up_runs_uncompiled(tmp_path, tiny_models, monkeypatch, caplog):
+    def broken(graph, _example_inputs):
+        raise RuntimeError("no compiler for this block")
+
+    monkeypatch.setattr(acceleration, "COMPILE_BACKEND", broken)
+    torch._dynamo.reset()
+    settings = make_settings(tmp_path, tiny_models, accelerations=["compile"])
+    models = ModelManager(settings)
+    service = EditService(settings, models, DeviceQueue(1), usage=None)
+    op = OPERATIONS["instruct_edit"]
+    with caplog.at_level("WARNING", logger="pipelines.service"):
+        result = service.run(EditRequest(op.id, samples.noise(50, 37, seed=1), prompt="snow", steps=1, seed=3))
+    assert result.image.size == (50, 37)
+    assert "failed in its warm-up" in caplog.text
+    with models.use(service.default_spec(op)) as model:
+        assert model.accelerations == () and not model.compiled and model.warmed_up == ()
+    torch._dynamo.reset()
+
+
+@pytest.mark.parametrize("op_id", ["instruct_edit", "inpaint", "outpaint", "restyle"])
+def test_each_diffusion_operations_warm_up_edits_land_on_every_bucket(tmp_path, tiny_models, op_id):
+    from pipelines import warmup
+
+    settings = make_settings(tmp_path, tiny_models)
+    models = ModelManager(settings)
+    service = EditService(settings, models, DeviceQueue(1), usage=None)
+    op = OPERATIONS[op_id]
+    with models.use(service.default_spec(op)) as model:
+        limits = service.limits(model.weights, bucketed=True)
+        edits = warmup.prepared_edits(op, model, limits)
+        buckets = warmup.buckets(model, limits)
+    assert [item.restore["canvas"].padded for item in edits] == list(buckets)
+    for item in edits:
+        shared = item.shared
+        assert shared["num_inference_steps"] * shared.get("strength", 1.0) >= 1  # the denoiser runs

@@ -35,6 +35,9 @@ WORKER_TIMEOUT_S = 120  # a worker stuck this long prints its stack and exits: t
 DURATIONS: list[float] = []  # seconds asked for, per call, in order (tests read it)
 REQUEST_HEADERS: list[dict[str, str] | None] = []  # the Gradio request each call saw, as the real one reads it
 CALL_LOG: Path | None = None  # one line per aoti_* call, appended from any process
+# Runs first in each worker. On a CUDA machine (tests/gpu/) it moves the models onto the GPU there, as the
+# real package's patched torch does: on ZeroGPU the main process never touches CUDA, and a fork cannot.
+WORKER_START: Callable[[], None] | None = None
 
 
 def GPU(task: Callable | None = None, *, duration: Any = None, size: Any = None, **kwargs: Any) -> Any:
@@ -81,6 +84,8 @@ def _worker(task: Callable, payload: bytes, send: Any) -> None:
     try:
         faulthandler.dump_traceback_later(WORKER_TIMEOUT_S, exit=True, file=sys.__stderr__)  # a hang shows where
         args, kwargs = pickle.loads(payload)  # noqa: S301 - from our own parent
+        if WORKER_START is not None:
+            WORKER_START()
         answer = (True, task(*args, **kwargs))
         data = pickle.dumps(answer)
     except BaseException as exc:  # noqa: BLE001 - sent back to the caller, pickled
