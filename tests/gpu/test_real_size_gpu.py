@@ -129,3 +129,31 @@ def test_model_cpu_offload_forced_by_the_setting_runs_an_edit(built, tmp_path):
     with models.use(models.spec(op, str(folder))) as model:
         assert model.placement == "offload" and hasattr(model.pipe.unet, "_hf_hook")
         assert model.pipe.unet.device.type == "cpu"  # between runs the modules wait on the CPU
+
+
+def test_compile_is_warmed_up_per_bucket_with_inductor_and_an_edit_after_compiles_nothing(built, tmp_path,
+                                                                                         monkeypatch):
+    """ACCELERATIONS=compile on the real SD 1.5 UNet with inductor (what tests/pipelines/test_compile_warmup.py
+    checks with a counting backend on the CPU): the warm-up at load compiles each size bucket, and a visitor's
+    edit of another size afterwards adds no graph. Two buckets keep it to a minute or two."""
+    from torch._dynamo.utils import counters
+
+    from pipelines import geometry
+
+    monkeypatch.setattr(geometry, "BUCKET_ASPECTS", (1.0, 4 / 3))
+    torch._dynamo.reset()
+    folder = built(SD15)
+    op = OPERATIONS["restyle"]
+    models = manager(tmp_path, accelerations=["compile"], cpu_offload="never", restyle_model=str(folder),
+                     max_working_pixels=SIZE[0] * SIZE[1])
+    service = EditService(models.settings, models, DeviceQueue(1), usage=None)
+    service.preload(op.id).join()
+    spec = models.spec(op, str(folder))
+    with models.use(spec) as model:
+        assert model.compiled and len(model.warmed_up) == 2
+    graphs = counters["stats"]["unique_graphs"]
+    assert graphs > 0
+    for size in [(500, 380), (300, 300)]:
+        assert service.run(request_for("restyle", size)).image.size == size
+    assert counters["stats"]["unique_graphs"] == graphs
+    torch._dynamo.reset()
