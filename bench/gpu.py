@@ -197,7 +197,8 @@ def measure(name: str, variant: str, size: int, settings: Plan) -> list[object]:
             if len(times) == 1:
                 clock.reset()  # steps/s from warm edits only
     warm = times[1:] or times
-    steps_per_s = clock.calls / clock.seconds if clock.seconds else None
+    # steps, not calls: Qwen's true CFG calls the denoiser twice a step (SD and FLUX batch or distil it into one)
+    steps_per_s = (len(times) - 1) * settings.steps / clock.seconds if clock.seconds else None
     flops = flops_per_call(pipe, run, settings.steps)
     peak = peak_tflops(settings.device)
     share = (flops * clock.calls / clock.seconds / (peak * 1e12)) if flops and peak and clock.seconds else None
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> str:
             for variant in settings.variants if not name.startswith("swin2sr") else ("bare",):
                 row = measure(name, variant, size, settings)
                 rows.append([operation, *row])
-    headers = ["operation", "config", "size", "variant", "s per edit", "denoiser calls/s", "peak MB (CPU: RSS)",
+    headers = ["operation", "config", "size", "variant", "s per edit", "denoiser steps/s", "peak MB (CPU: RSS)",
                "share of bf16 peak", "warm-up s (at start)", "first ÷ tenth"]
     return (f"bench.gpu on {device}: {settings.depth} depth, {settings.steps} steps, random weights\n"
             + table(headers, rows))

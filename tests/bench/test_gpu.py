@@ -18,7 +18,7 @@ def test_the_quick_gpu_benchmark_measures_every_case_on_the_cpu():
         assert float(row[4]) > 0  # seconds per edit
         assert row[3] == "bare" or row[4] != "does not apply"
     denoised = [row for row in cells if row[1] == "sd15-pix2pix"]
-    assert all(float(row[5]) > 0 for row in denoised)  # denoiser calls per second, from the warm edit
+    assert all(float(row[5]) > 0 for row in denoised)  # denoiser steps per second, from the warm edit
 
 
 def test_without_cuda_the_full_benchmark_says_so_instead_of_failing(monkeypatch):
