@@ -218,6 +218,9 @@ def measure(name: str, variant: str, size: int, settings: Plan) -> list[object]:
 def _free(device: str) -> None:
     import gc
 
+    import torch._dynamo
+
+    torch._dynamo.reset()  # each variant compiles afresh, within its own recompile limit
     gc.collect()
     if device == "cuda":
         import torch
