@@ -12,6 +12,7 @@ its own file with `@builder("name")`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -174,8 +175,11 @@ QWEN_CHAT_TEMPLATE = (
 )
 
 
-def _qwen_tokenizer(extra_special: tuple[str, ...] = (), model_max_length: int = 512):
-    """A byte-level BPE Qwen2 tokenizer built in memory, with a chat template: no files needed."""
+def _qwen_tokenizer(extra_special: tuple[str, ...] = (), model_max_length: int = 512, special_from: int = 0):
+    """A byte-level BPE Qwen2 tokenizer built in memory, with a chat template: no files needed.
+
+    `special_from`: pad the vocabulary with unused entries so the special tokens start at that id, where a
+    real-size text encoder's config names their real ids (Qwen2.5-VL's image token is 151655)."""
     from tokenizers import pre_tokenizers
     from transformers import Qwen2TokenizerFast
 
@@ -183,6 +187,8 @@ def _qwen_tokenizer(extra_special: tuple[str, ...] = (), model_max_length: int =
     merges = [("t", "h"), ("a", "n")]
     for left, right in merges:
         vocab.setdefault(left + right, len(vocab))
+    for unused in range(len(vocab), special_from):
+        vocab[f"<|unused_{unused}|>"] = unused
     tokenizer = Qwen2TokenizerFast(vocab=vocab, merges=merges, model_max_length=model_max_length)
     tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>", *extra_special]})
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE
@@ -234,6 +240,30 @@ def _save_flux2_klein(folder: Path) -> None:
 
 TINY_LORA = "tiny-lora.safetensors"  # saved beside the Qwen stand-in: what a LoRA choice fuses on demo weights
 QWEN_VISION_TOKENS = ("<|vision_start|>", "<|image_pad|>", "<|vision_end|>", "<|video_pad|>")
+# Qwen2.5-VL's special tokens after <|im_start|> and <|im_end|>, in the order of their real ids (151646 on)
+QWEN_VL_SPECIAL = ("<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>",
+                   "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>",
+                   "<|video_pad|>")
+
+
+@functools.cache
+def qwen_vl_tokenizer():
+    """Qwen2.5-VL's tokenizer as far as a real-size check needs: byte-level, special tokens at their real ids
+    (<|endoftext|> 151643, <|im_start|> 151644, ..., <|image_pad|> 151655). Built once (about 5 s: 151k
+    entries) and shared by the pipeline's tokenizer and processor, which only read it."""
+    tokenizer = _qwen_tokenizer(("<|endoftext|>",), model_max_length=32768, special_from=151643)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|endoftext|>", "<|im_start|>", "<|im_end|>",
+                                                                *QWEN_VL_SPECIAL]})
+    return tokenizer
+
+
+def qwen_vl_processor(tokenizer=None):
+    """The image-only Qwen2VL processor (pipelines/processors.py) with the default image settings."""
+    from transformers import Qwen2VLImageProcessorPil
+
+    from pipelines.processors import image_only_class
+
+    return image_only_class()(image_processor=Qwen2VLImageProcessorPil(), tokenizer=tokenizer or qwen_vl_tokenizer())
 
 
 def _qwen_edit_plus_components() -> dict:
@@ -254,7 +284,7 @@ def _qwen_edit_plus_components() -> dict:
     torch.manual_seed(0)
     transformer = QwenImageTransformer2DModel(
         patch_size=2, in_channels=16, out_channels=4, num_layers=2, attention_head_dim=16, num_attention_heads=3,
-        joint_attention_dim=16, guidance_embeds=False, axes_dims_rope=(8, 4, 4),
+        joint_attention_dim=16, guidance_embeds=False, axes_dims_rope=(8, 4, 4), zero_cond_t=True,  # as 2511
     )
     torch.manual_seed(0)
     latent = 4
