@@ -45,6 +45,18 @@ StepFn = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
+class Lora:
+    """Weights fused into a model after it loads, such as a step-distilled variant: a Hub repo (or a folder)
+    and the safetensors file in it, with the sampling it was made for (pipelines/lora.py applies it)."""
+
+    repo: str
+    file: str
+    steps: int  # the number of steps it was distilled for: the default instead of the family's
+    guidance: float  # likewise (1.0: no classifier-free guidance)
+    scheduler: str = ""  # a key of pipelines.lora.SCHEDULERS: the scheduler settings it wants; empty: the model's
+
+
+@dataclass(frozen=True)
 class Model:
     """A model an operation can run: a Hub id or a folder, the tiny stand-in (pipelines/tiny.py) that
     replaces it when real weights are out of reach, and what a visitor choosing it should know."""
@@ -57,6 +69,13 @@ class Model:
     speed: str = ""  # "fast", "medium" or "slow" on a GPU: a hint beside the name
     kind: str = ""  # which loader loads it (pipelines/loaders.py); empty: the operation's model_kind
     pipeline_class: str | None = None  # diffusers class for this model; None: the operation's
+    base: str = ""  # whose weights it loads (a Hub id or a folder); empty: its id. Set where `lora` changes them
+    lora: Lora | None = None  # fused into the base's weights after loading (its own loaded copy)
+
+    @property
+    def weights_id(self) -> str:
+        """The Hub id or folder its weights load from."""
+        return self.base or self.id
 
 
 class EditRequest:

@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipelines.acceleration import accelerate, resolve
 from pipelines.device import diffusion_dtype, module_bytes, place_pipeline
+from pipelines.lora import fuse
+from pipelines.processors import preloaded_components
 
 if TYPE_CHECKING:
     from config import Settings
+    from pipelines.base import Lora
 
 BUILDING = threading.RLock()  # one thread at a time constructs or loads torch modules
 # A forked child (ZeroGPU's worker) starts with the lock free: the thread that held it in the parent is not there.
@@ -39,10 +42,13 @@ class ModelSpec:
     pipeline_class: str | None
     trust_remote_code: bool = False
     tiny_name: str | None = None  # set when demo weights stand in; built on first load
+    lora: Lora | None = None  # fused after loading (pipelines/lora.py): a copy of its own, never shared
+    lora_source: str = ""  # where its file is: the Hub repo, or the tiny stand-in's folder
+    lora_file: str = ""  # the file there: lora.file, or the tiny stand-in's LoRA
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.source, self.pipeline_class or self.kind)
+    def key(self) -> tuple[str, str, str]:
+        return (self.source, self.pipeline_class or self.kind, self.lora.file if self.lora else "")
 
 
 @dataclass(eq=False)
@@ -109,11 +115,14 @@ def load_diffusers(spec: ModelSpec, ctx: LoadContext) -> LoadedModel:
             pipe.enable_model_cpu_offload()
         return LoadedModel(spec, pipe, ctx.device, 0, sibling.placement, base=sibling,
                            accelerations=sibling.accelerations)  # the same modules, already accelerated
-    folder_class = diffusers.DiffusionPipeline.load_config(spec.source)["_class_name"]
-    pipe = cls.from_pretrained(spec.source, dtype=diffusion_dtype(ctx.device, folder_class))
+    index = diffusers.DiffusionPipeline.load_config(spec.source)
+    pipe = cls.from_pretrained(spec.source, dtype=diffusion_dtype(ctx.device, index["_class_name"]),
+                               **preloaded_components(spec.source, index))
     pipe.set_progress_bar_config(disable=True)
     nbytes = module_bytes(pipe)
     placement = place_pipeline(pipe, ctx.device, ctx.settings.cpu_offload)
+    if spec.lora is not None:  # fused where the weights now are (on the GPU: fast), before any compile
+        fuse(pipe, spec.lora, spec.lora_source, spec.lora_file)
     applied = accelerate(pipe, resolve(ctx.settings.accelerations, ctx.device), ctx.device)
     return LoadedModel(spec, pipe, ctx.device, nbytes, placement, accelerations=tuple(applied))
 

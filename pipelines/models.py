@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kernel.errors import RunFailed
+from pipelines import tiny
 from pipelines.device import pick_device, total_memory
 from pipelines.loaders import BUILDING, LOADERS, LoadContext, LoadedModel, ModelSpec
 
@@ -56,18 +57,27 @@ class ModelManager:
         return self._device
 
     def spec(self, op: Operation, model_id: str) -> ModelSpec:
+        model = op.model(model_id)
+        weights = model.weights_id  # a LoRA choice loads its base's weights
         real = self.settings.model_profile == "real" or (
-            self.settings.model_profile == "auto" and self.real_weights_available(model_id)
+            self.settings.model_profile == "auto" and self.real_weights_available(weights)
         )
         tiny_name = None if real else op.tiny_model(model_id)
+        source = weights if real else str(self.settings.tiny_models_path / tiny_name)
+        lora_source, lora_file = "", ""
+        if model.lora is not None:  # demo weights: the tiny LoRA saved with the stand-in
+            lora_source, lora_file = (model.lora.repo, model.lora.file) if real else (source, tiny.TINY_LORA)
         return ModelSpec(
             model_id=model_id,
-            source=model_id if real else str(self.settings.tiny_models_path / tiny_name),
+            source=source,
             weights="real" if real else "tiny",
             kind=op.kind_of(model_id),
             pipeline_class=op.pipeline_class_for(model_id),
-            trust_remote_code=real and model_id in self.settings.trust_remote_code_models,
+            trust_remote_code=real and weights in self.settings.trust_remote_code_models,
             tiny_name=tiny_name,
+            lora=model.lora,
+            lora_source=lora_source,
+            lora_file=lora_file,
         )
 
     def real_weights_available(self, model_id: str) -> bool:
@@ -147,8 +157,6 @@ class ModelManager:
         started = time.perf_counter()
         _quiet_progress_bars()
         if spec.tiny_name:
-            from pipelines import tiny
-
             tiny.ensure(spec.tiny_name, self.settings.tiny_models_path)
         load = LOADERS.get(spec.kind)
         if load is None:
@@ -162,8 +170,9 @@ class ModelManager:
 
     def _sibling(self, spec: ModelSpec) -> LoadedModel | None:
         with self._lock:
-            for entry in self._entries.values():
-                if entry.spec.source == spec.source and entry.spec.kind == "diffusers" and entry.base is None:
+            for entry in self._entries.values():  # a fused LoRA changed the weights: only the same LoRA shares them
+                if (entry.spec.source == spec.source and entry.spec.kind == "diffusers" and entry.base is None
+                        and entry.spec.lora == spec.lora):
                     return entry
         return None
 

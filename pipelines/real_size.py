@@ -45,13 +45,16 @@ REAL_IDS: dict[str, str] = {
     "black-forest-labs/FLUX.1-Kontext-dev": "flux1-kontext",
     "caidas/swin2SR-classical-sr-x2-64": "swin2sr-x2",
     "caidas/swin2SR-classical-sr-x4-64": "swin2sr-x4",
+    "black-forest-labs/FLUX.2-klein-4B": "flux2-klein-4b",
+    "Qwen/Qwen-Image-Edit-2511": "qwen-image-edit-2511",
 }
 # Models the operations offer that have no config here, and why.
 NOT_DESCRIBED: dict[str, str] = {
     "briaai/RMBG-1.4": "its architecture is remote code in the model repo (BriaRMBG), not in transformers",
     "ZhengPeng7/BiRefNet": "its architecture is remote code in the model repo (BiRefNet), not in transformers",
-    "Qwen/Qwen-Image-Edit": "no config written yet (Qwen2.5-VL text encoder, QwenImage transformer)",
-    "black-forest-labs/FLUX.2-klein-4B": "no config written yet (Qwen3-4B text encoder, Flux2 transformer)",
+    "Qwen/Qwen-Image-Edit-2511+Lightning-4steps": "Qwen-Image-Edit-2511's architecture (qwen-image-edit-2511) "
+                                                  "with a LoRA fused into its weights: no shape changes",
+    "Qwen/Qwen-Image-Edit-2511+Lightning-8steps": "likewise",
 }
 
 # How "reduced" cuts depth, per class: only the number of layers or blocks changes.
@@ -61,7 +64,16 @@ REDUCED_DEPTH: dict[str, dict[str, Any]] = {
     "FluxTransformer2DModel": {"num_layers": 1, "num_single_layers": 1},
     "CLIPTextModel": {"num_hidden_layers": 1},
     "T5EncoderModel": {"num_layers": 1, "num_decoder_layers": 1},
+    "Flux2Transformer2DModel": {"num_layers": 1, "num_single_layers": 1},
+    "AutoencoderKLFlux2": {"layers_per_block": 1},
+    "Qwen3ForCausalLM": {"num_hidden_layers": 1},
+    "QwenImageTransformer2DModel": {"num_layers": 1},
+    "AutoencoderKLQwenImage": {"num_res_blocks": 1},
+    "Qwen2_5_VLForConditionalGeneration": {"num_hidden_layers": 1},  # and one vision block (component_config)
 }
+# Tokenizers and processors built in memory (pipelines/tiny.py), by the name a config gives them.
+IN_MEMORY = {"clip": "_clip_tokenizer", "t5": "_t5_tokenizer", "qwen": "_qwen_tokenizer",
+             "qwen-vl": "qwen_vl_tokenizer", "qwen-vl-processor": "qwen_vl_processor"}
 DENOISERS = ("unet", "transformer", "model")
 
 
@@ -81,6 +93,8 @@ def component_config(cls: str, config: dict[str, Any], depth: Depth) -> dict[str
     config.update(REDUCED_DEPTH.get(cls, {}))
     if cls == "Swin2SRForImageSuperResolution":  # every stage kept, one Swin layer in each
         config["depths"] = [1] * len(config["depths"])
+    if cls == "Qwen2_5_VLForConditionalGeneration":  # one vision block as well
+        config["vision_config"] = {**config["vision_config"], "depth": 1}
     return config
 
 
@@ -147,11 +161,13 @@ def facts(name: str, depth: Depth = "full") -> dict[str, Any]:
         "bf16_gb": round(sum(parameters.values()) * 2 / 1e9, 2),
     }
     if vae:
-        stride = 2 ** (len(vae["block_out_channels"]) - 1)
+        # AutoencoderKL(Flux2) halves the size per block; Qwen-Image's VAE once per temporal-downsample entry
+        halvings = len(vae["temperal_downsample"]) if "z_dim" in vae else len(vae["block_out_channels"]) - 1
+        stride = 2**halvings
         patchified = denoiser == "transformer"
         result.update(
-            latent_channels=vae["latent_channels"],
-            vae_scaling_factor=vae["scaling_factor"],
+            latent_channels=vae.get("latent_channels", vae.get("z_dim")),
+            vae_scaling_factor=vae.get("scaling_factor"),  # None: normalised by latents_mean/std or batch norm
             vae_shift_factor=vae.get("shift_factor"),
             denoiser_in_channels=components[denoiser]["config"]["in_channels"],
             size_multiple=math.lcm(8, stride * (2 if patchified else 1)),
@@ -198,6 +214,10 @@ def _save(name: str, folder: Path, depth: Depth, dtype: Any, device: str) -> Non
     made = instantiate(name, depth=depth, dtype=dtype, device=device)
     for part in made if isinstance(made, tuple) else (made,):
         part.save_pretrained(folder)
+    if not isinstance(made, tuple):
+        from pipelines.processors import save_as_stock
+
+        save_as_stock(folder)  # an image-only Qwen2VL processor is named as the stock class, as the repo names it
 
 
 def _is_model(entry: dict[str, Any] | None) -> bool:
@@ -218,7 +238,7 @@ def _component(entry: dict[str, Any] | None, depth: Depth) -> Any:
     if "in_memory" in entry:
         from pipelines import tiny
 
-        return {"clip": tiny._clip_tokenizer, "t5": tiny._t5_tokenizer}[entry["in_memory"]]()
+        return getattr(tiny, IN_MEMORY[entry["in_memory"]])()
     library = __import__(entry["library"])
     cls = getattr(library, entry["class"])
     settings = component_config(entry["class"], entry.get("config", {}), depth)

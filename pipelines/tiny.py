@@ -12,6 +12,7 @@ its own file with `@builder("name")`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -174,8 +175,11 @@ QWEN_CHAT_TEMPLATE = (
 )
 
 
-def _qwen_tokenizer():
-    """A byte-level BPE Qwen2 tokenizer built in memory, with a chat template: no files needed."""
+def _qwen_tokenizer(extra_special: tuple[str, ...] = (), model_max_length: int = 512, special_from: int = 0):
+    """A byte-level BPE Qwen2 tokenizer built in memory, with a chat template: no files needed.
+
+    `special_from`: pad the vocabulary with unused entries so the special tokens start at that id, where a
+    real-size text encoder's config names their real ids (Qwen2.5-VL's image token is 151655)."""
     from tokenizers import pre_tokenizers
     from transformers import Qwen2TokenizerFast
 
@@ -183,8 +187,10 @@ def _qwen_tokenizer():
     merges = [("t", "h"), ("a", "n")]
     for left, right in merges:
         vocab.setdefault(left + right, len(vocab))
-    tokenizer = Qwen2TokenizerFast(vocab=vocab, merges=merges, model_max_length=512)
-    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    for unused in range(len(vocab), special_from):
+        vocab[f"<|unused_{unused}|>"] = unused
+    tokenizer = Qwen2TokenizerFast(vocab=vocab, merges=merges, model_max_length=model_max_length)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>", *extra_special]})
     tokenizer.chat_template = QWEN_CHAT_TEMPLATE
     return tokenizer
 
@@ -228,6 +234,110 @@ def _save_flux2_klein(folder: Path) -> None:
     from diffusers import Flux2KleinPipeline
 
     Flux2KleinPipeline(**_flux2_klein_components(), is_distilled=True).save_pretrained(folder)
+
+
+# ------------------------------------------------------------------ Qwen-Image-Edit-2511
+
+TINY_LORA = "tiny-lora.safetensors"  # saved beside the Qwen stand-in: what a LoRA choice fuses on demo weights
+QWEN_VISION_TOKENS = ("<|vision_start|>", "<|image_pad|>", "<|vision_end|>", "<|video_pad|>")
+# Qwen2.5-VL's special tokens after <|im_start|> and <|im_end|>, in the order of their real ids (151646 on)
+QWEN_VL_SPECIAL = ("<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>",
+                   "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>",
+                   "<|video_pad|>")
+
+
+@functools.cache
+def qwen_vl_tokenizer():
+    """Qwen2.5-VL's tokenizer as far as a real-size check needs: byte-level, special tokens at their real ids
+    (<|endoftext|> 151643, <|im_start|> 151644, ..., <|image_pad|> 151655). Built once (about 5 s: 151k
+    entries) and shared by the pipeline's tokenizer and processor, which only read it."""
+    tokenizer = _qwen_tokenizer(("<|endoftext|>",), model_max_length=32768, special_from=151643)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|endoftext|>", "<|im_start|>", "<|im_end|>",
+                                                                *QWEN_VL_SPECIAL]})
+    return tokenizer
+
+
+def qwen_vl_processor(tokenizer=None):
+    """The image-only Qwen2VL processor (pipelines/processors.py) with the default image settings."""
+    from transformers import Qwen2VLImageProcessorPil
+
+    from pipelines.processors import image_only_class
+
+    return image_only_class()(image_processor=Qwen2VLImageProcessorPil(), tokenizer=tokenizer or qwen_vl_tokenizer())
+
+
+def _qwen_edit_plus_components() -> dict:
+    """Transformer and Qwen2.5-VL sizes from diffusers' fast tests (tests/pipelines/qwenimage/
+    test_qwenimage_edit_plus.py), with two changes. The tokenizer and processor are built in memory (the
+    tests load theirs from the Hub), so the text encoder's vocabulary and vision token ids are this
+    tokenizer's. The VAE is narrower and downsamples 16x (the real one 8x, the tests' 4x): the pipeline
+    always encodes each reference at about one megapixel, which at 4x took about a minute on a CPU."""
+    import torch
+    from diffusers import AutoencoderKLQwenImage, FlowMatchEulerDiscreteScheduler, QwenImageTransformer2DModel
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessorPil
+
+    from pipelines.processors import image_only_class
+
+    tokenizer = _qwen_tokenizer(QWEN_VISION_TOKENS, model_max_length=32768)
+    start, pad, end, video = tokenizer.convert_tokens_to_ids(list(QWEN_VISION_TOKENS))
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    torch.manual_seed(0)
+    transformer = QwenImageTransformer2DModel(
+        patch_size=2, in_channels=16, out_channels=4, num_layers=2, attention_head_dim=16, num_attention_heads=3,
+        joint_attention_dim=16, guidance_embeds=False, axes_dims_rope=(8, 4, 4), zero_cond_t=True,  # as 2511
+    )
+    torch.manual_seed(0)
+    latent = 4
+    vae = AutoencoderKLQwenImage(
+        base_dim=4, z_dim=latent, dim_mult=[1, 2, 2, 2, 2], num_res_blocks=1,
+        temperal_downsample=[False, True, True, True], latents_mean=[0.0] * latent, latents_std=[1.0] * latent,
+    )
+    torch.manual_seed(0)
+    text = dict(
+        hidden_size=16, intermediate_size=16, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+        rope_scaling={"mrope_section": [1, 1, 2], "rope_type": "default", "type": "default"}, rope_theta=1e6,
+        vocab_size=len(tokenizer), bos_token_id=None, eos_token_id=im_end,
+    )
+    text_encoder = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(
+        text_config=text, vision_config={"depth": 2, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2,
+                                         "out_hidden_size": 16},
+        hidden_size=16, vocab_size=len(tokenizer), bos_token_id=None, eos_token_id=im_end,
+        vision_start_token_id=start, image_token_id=pad, vision_end_token_id=end, video_token_id=video,
+    ))
+    processor = image_only_class()(image_processor=Qwen2VLImageProcessorPil(), tokenizer=tokenizer)
+    return {
+        "scheduler": FlowMatchEulerDiscreteScheduler(), "vae": vae, "text_encoder": text_encoder,
+        "tokenizer": tokenizer, "processor": processor, "transformer": transformer,
+    }
+
+
+def _save_lora_for(transformer, file: Path, rank: int = 2) -> None:
+    """A random LoRA on every linear layer of the transformer's blocks, keyed as Lightning-style LoRAs are
+    (`<module>.lora_down.weight`, `.lora_up.weight`, `.alpha`): diffusers converts them on loading."""
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(1)
+    tensors = {}
+    for name, module in transformer.named_modules():
+        if name.startswith("transformer_blocks.") and isinstance(module, torch.nn.Linear):
+            tensors[f"{name}.lora_down.weight"] = torch.randn(rank, module.in_features) * 0.1
+            tensors[f"{name}.lora_up.weight"] = torch.randn(module.out_features, rank) * 0.1
+            tensors[f"{name}.alpha"] = torch.tensor(float(rank))
+    save_file(tensors, str(file))
+
+
+def _save_qwen_edit_plus(folder: Path) -> None:
+    """Saved as QwenImageEditPlusPipeline (Qwen-Image-Edit-2511's class), its processor named as the stock
+    Qwen2VLProcessor (pipelines/processors.py), with a tiny LoRA for the Lightning choices."""
+    from diffusers import QwenImageEditPlusPipeline
+
+    from pipelines.processors import save_as_stock
+
+    components = _qwen_edit_plus_components()
+    QwenImageEditPlusPipeline(**components).save_pretrained(folder)
+    save_as_stock(folder)
+    _save_lora_for(components["transformer"], folder / TINY_LORA)
 
 
 # ------------------------------------------------------------------ transformers models
@@ -276,6 +386,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "sd-img2img": _save_sd("StableDiffusionImg2ImgPipeline", 4),
     "flux-kontext": _save_kontext,
     "flux2-klein": _save_flux2_klein,
+    "qwen-edit-plus": _save_qwen_edit_plus,
     "segformer": _save_segmentation,
     "birefnet": _save_matting,
     "swin2sr-x2": _save_swin2sr(2),
@@ -286,7 +397,8 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
 # What each stand-in stands in for, as the page says in demo mode ("runs a tiny random InstructPix2Pix").
 STANDS_IN_FOR = {
     "sd-pix2pix": "InstructPix2Pix", "sd-inpaint": "Stable Diffusion inpainting", "sd-img2img": "Stable Diffusion",
-    "flux-kontext": "FLUX.1 Kontext", "flux2-klein": "FLUX.2 [klein]", "segformer": "SegFormer",
+    "flux-kontext": "FLUX.1 Kontext", "flux2-klein": "FLUX.2 [klein]", "qwen-edit-plus": "Qwen-Image-Edit-2511",
+    "segformer": "SegFormer",
     "birefnet": "BiRefNet", "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
 }
 

@@ -1,4 +1,5 @@
-"""Edit with an instruction: InstructPix2Pix by default; FLUX.1 Kontext or Qwen-Image-Edit by choice."""
+"""Edit with an instruction: InstructPix2Pix by default (FLUX.2 [klein] on a large GPU); FLUX.1 Kontext or
+Qwen-Image-Edit-2511 (also with its Lightning LoRA, in 4 or 8 steps) by choice."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from kernel.errors import RunFailed
-from pipelines.base import Model, Prepared, StepFn
+from pipelines.base import Lora, Model, Prepared, StepFn
 from pipelines.diffusion import DiffusionOperation, accepts
 from pipelines.examples import Example
 from pipelines.inputs import GUIDANCE, IMAGE, MODEL, PROMPT, SEED, STEPS
@@ -41,12 +42,28 @@ FAMILIES = {
     "QwenImageEditPipeline": Family(
         steps=50, guidance=4.0, guidance_argument="true_cfg_scale", extra={"negative_prompt": " "}
     ),
+    # Qwen-Image-Edit-2511: 40 steps, true CFG 4.0 with a blank negative prompt (the model card's example).
+    # The pipeline takes a list of pictures as references for one edit, and one prompt per call.
     "QwenImageEditPlusPipeline": Family(
-        steps=40, guidance=4.0, guidance_argument="true_cfg_scale", extra={"negative_prompt": " "}
+        steps=40, guidance=4.0, guidance_argument="true_cfg_scale", extra={"negative_prompt": " "}, one_per_call=True
     ),
 }
 
 KLEIN = "black-forest-labs/FLUX.2-klein-4B"
+QWEN_EDIT = "Qwen/Qwen-Image-Edit-2511"
+# lightx2v's step-distilled LoRAs for it (Apache-2.0). The file names are as published projects download
+# them from that repo (not listed here offline: the Hub is out of reach); fp32 twins of the bf16 files exist.
+LIGHTNING_REPO = "lightx2v/Qwen-Image-Edit-2511-Lightning"
+
+
+def lightning(steps: int) -> Model:
+    """Qwen-Image-Edit-2511 with its Lightning LoRA fused in: `steps` steps, no classifier-free guidance."""
+    return Model(
+        f"{QWEN_EDIT}+Lightning-{steps}steps", tiny="qwen-edit-plus",
+        name=f"Qwen-Image-Edit-2511 Lightning ({steps} steps)", licence="Apache-2.0", speed="medium", base=QWEN_EDIT,
+        lora=Lora(LIGHTNING_REPO, f"Qwen-Image-Edit-2511-Lightning-{steps}steps-V1.0-bf16.safetensors",
+                  steps=steps, guidance=1.0, scheduler="lightning"),
+    )
 
 
 class InstructEdit(DiffusionOperation):
@@ -72,8 +89,10 @@ class InstructEdit(DiffusionOperation):
         Model("timbrooks/instruct-pix2pix", tiny="sd-pix2pix", name="InstructPix2Pix", licence="MIT", speed="fast"),
         Model("black-forest-labs/FLUX.1-Kontext-dev", tiny="flux-kontext", name="FLUX.1 Kontext [dev]",
               licence="flux-1-dev-non-commercial-license", commercial=False, speed="slow"),
-        Model("Qwen/Qwen-Image-Edit", tiny="sd-pix2pix", name="Qwen-Image-Edit", licence="Apache-2.0", speed="slow"),
         Model(KLEIN, tiny="flux2-klein", name="FLUX.2 [klein] 4B", licence="Apache-2.0", speed="fast"),
+        Model(QWEN_EDIT, tiny="qwen-edit-plus", name="Qwen-Image-Edit-2511", licence="Apache-2.0", speed="slow"),
+        lightning(4),
+        lightning(8),
     )
     gpu_default = KLEIN  # on a large GPU (pipelines/device.py), unless INSTRUCT_EDIT_MODEL says otherwise
     pipeline_class = None  # the model folder says which pipeline it is
@@ -83,7 +102,13 @@ class InstructEdit(DiffusionOperation):
     examples = {"prompt": "make it snowy", "steps": 2, "seed": 7}
 
     def tiny_model(self, model_id: str) -> str:
-        return "flux-kontext" if "kontext" in model_id.lower() else super().tiny_model(model_id)
+        """Configured ids it does not list get the stand-in of their family, by name."""
+        name = model_id.lower()
+        if "kontext" in name:
+            return "flux-kontext"
+        if "qwen-image-edit" in name:
+            return "qwen-edit-plus"
+        return super().tiny_model(model_id)
 
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
         family = FAMILIES.get(type(model.pipe).__name__)
@@ -93,11 +118,15 @@ class InstructEdit(DiffusionOperation):
         if family.min_side and min(image.size) < family.min_side:
             scale = family.min_side / min(image.size)
             image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+        lora = model.spec.lora  # a distilled LoRA brings its own steps and guidance
+        guidance = request.guidance if request.guidance is not None else lora.guidance if lora else family.guidance
         shared: dict[str, Any] = {
-            "num_inference_steps": request.steps or family.steps,
-            family.guidance_argument: family.guidance if request.guidance is None else request.guidance,
+            "num_inference_steps": request.steps or (lora.steps if lora else family.steps),
+            family.guidance_argument: guidance,
             **family.extra,
         }
+        if family.guidance_argument == "true_cfg_scale" and guidance <= 1:
+            shared.pop("negative_prompt", None)  # no true CFG: the pipeline would only warn about it
         width, height = canvas.padded
         if accepts(model.pipe, "height"):  # Flux/Qwen resize unless told the size
             shared.update(width=width, height=height)

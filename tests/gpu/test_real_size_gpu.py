@@ -3,14 +3,17 @@ checks at reduced depth on the CPU, here layer for layer and in the dtypes produ
 Stable Diffusion, bf16 for FLUX), plus the out-of-memory retry with a real `enable_model_cpu_offload`.
 
 Weights are made on the GPU in bf16 (fast) and saved to a temporary folder, then loaded through
-ModelManager like real ones. FLUX.1 Kontext takes about 34 GB of disk and of GPU memory; set
-STUDIO_REAL_SIZE_CACHE to a folder to keep the builds between runs.
+ModelManager like real ones. FLUX.1 Kontext takes about 34 GB of disk and of GPU memory, FLUX.2 [klein]
+4B about 16 GB, Qwen-Image-Edit-2511 about 58 GB (an 80 GB GPU); each temporary build is removed after
+its cases, since together they would not fit a 64 GB disk. Set STUDIO_REAL_SIZE_CACHE to a folder to
+keep the builds between runs instead.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,7 +37,11 @@ pytestmark = pytest.mark.skipif(
 SIZE = (512, 384)  # a real-model size, kept small enough for a quick run
 WORKING = Limits(working_pixels=SIZE[0] * SIZE[1])
 FLUX = "black-forest-labs/FLUX.1-Kontext-dev"
-CASES = [case for case in EXPECTED if case[1] in real_size.REAL_IDS] + [("instruct_edit", FLUX)]
+KLEIN, QWEN_EDIT = "black-forest-labs/FLUX.2-klein-4B", "Qwen/Qwen-Image-Edit-2511"
+LARGE = (FLUX, KLEIN, QWEN_EDIT)  # tens of GB each on disk
+CASES = [case for case in EXPECTED if case[1] in real_size.REAL_IDS] + [
+    ("instruct_edit", FLUX), ("instruct_edit", KLEIN), ("inpaint", KLEIN), ("instruct_edit", QWEN_EDIT),
+]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +72,16 @@ def test_the_operation_runs_at_full_depth_on_the_gpu(built, tmp_path, op_id, mod
     with models.use(real_size.spec(op, model_id, folder)) as model:
         assert model.weights == "real" and model.device == "cuda"
         pipe = model.pipe
-        if model_id == FLUX:
+        if model_id == KLEIN:
+            assert type(pipe).__name__ in ("Flux2KleinPipeline", "Flux2KleinInpaintPipeline")
+            assert pipe.transformer.dtype == torch.bfloat16 and size_multiple(pipe) == 16
+            assert (pipe.transformer.config.num_layers, pipe.transformer.config.num_single_layers) == (5, 20)
+            assert pipe.text_encoder.config.num_hidden_layers == 36 and pipe.vae.config.latent_channels == 32
+        elif model_id == QWEN_EDIT:
+            assert type(pipe).__name__ == "QwenImageEditPlusPipeline" and size_multiple(pipe) == 16
+            assert pipe.transformer.dtype == torch.bfloat16 and pipe.transformer.config.num_layers == 60
+            assert pipe.text_encoder.config.vision_config.depth == 32 and pipe.vae.config.z_dim == 16
+        elif model_id == FLUX:
             assert type(pipe).__name__ == "FluxKontextPipeline" and size_multiple(pipe) == 16
             assert pipe.transformer.dtype == torch.bfloat16 and pipe.transformer.config.in_channels == 64
             assert (pipe.transformer.config.num_layers, pipe.transformer.config.num_single_layers) == (19, 38)
@@ -87,6 +103,13 @@ def test_the_operation_runs_at_full_depth_on_the_gpu(built, tmp_path, op_id, mod
     del models, model, pipe
     gc.collect()  # the next case builds on the GPU: this one's weights must be gone
     torch.cuda.empty_cache()
+    cached = os.environ.get("STUDIO_REAL_SIZE_CACHE")
+    if model_id in LARGE and not cached and (op_id, model_id) == last_case_of(model_id):
+        shutil.rmtree(folder, ignore_errors=True)  # the disk holds one large build at a time
+
+
+def last_case_of(model_id: str) -> tuple[str, str]:
+    return [case for case in CASES if case[1] == model_id][-1]
 
 
 def test_out_of_memory_retries_once_with_real_model_cpu_offload(built, tmp_path, monkeypatch):

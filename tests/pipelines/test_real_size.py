@@ -10,6 +10,12 @@ real width its transformer and T5 encoder are about 4 GB in float32 even at one 
 building and running it adds about 45 s (31 s build, 12 s for one step at 128x96, on 2 busy cores)
 to a file that already takes about 100 s. STUDIO_REAL_SIZE_FLUX=1 runs it too;
 tests/gpu/test_real_size_gpu.py runs it at full depth.
+
+FLUX.2 [klein] 4B and Qwen-Image-Edit-2511 are checked on the meta device too, for the same reason: at
+one layer each they are still 1.1 B and 1.9 B parameters (4.4 and 7.4 GB in float32; most of it the
+151936- and 152064-row embeddings at 2560 and 3584 wide, Qwen2.5-VL's untied twice), more than Kontext.
+klein's pipeline also reads Qwen3 layers 9, 18 and 27, so its text encoder cannot be cut to one layer.
+Both run at full depth in tests/gpu/test_real_size_gpu.py.
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ EXPECTED = {
     ("upscale", "caidas/swin2SR-classical-sr-x2-64"): dict(upscale=2, embed_dim=180),
     ("upscale", "caidas/swin2SR-classical-sr-x4-64"): dict(upscale=4, embed_dim=180),
 }
-ON_META = {"black-forest-labs/FLUX.1-Kontext-dev"}  # see the module's docstring
+KLEIN, QWEN_EDIT = "black-forest-labs/FLUX.2-klein-4B", "Qwen/Qwen-Image-Edit-2511"
+ON_META = {"black-forest-labs/FLUX.1-Kontext-dev", KLEIN, QWEN_EDIT}  # see the module's docstring
 
 
 def offered() -> list[tuple[str, str]]:
@@ -129,6 +136,11 @@ def test_full_depth_has_the_published_parameter_counts():
     flux = millions("flux1-kontext")
     assert round(flux["transformer"] / 1e3, 1) == 11.9 and round(flux["text_encoder_2"] / 1e3, 2) == 4.76
     assert millions("swin2sr-x2")["model"] == pytest.approx(11.9, abs=0.3)
+    klein = millions("flux2-klein-4b")  # FLUX.2 [klein] 4B: a 4 B transformer, Qwen3-4B (tied embeddings) 4.02 B
+    assert round(klein["transformer"] / 1e3, 1) == 3.9 and round(klein["text_encoder"] / 1e3, 2) == 4.02
+    qwen = millions("qwen-image-edit-2511")  # a 20 B MMDiT; Qwen2.5-VL-7B with its vision tower 8.29 B
+    assert round(qwen["transformer"] / 1e3, 2) == 20.43 and round(qwen["text_encoder"] / 1e3, 2) == 8.29
+    assert qwen["vae"] == pytest.approx(126.9, abs=0.5)  # the Wan 2.1 VAE's 127 M
 
 
 @pytest.mark.parametrize(("op_id", "model_id"), run_cases())
@@ -189,6 +201,53 @@ def test_flux_kontext_shapes_on_the_meta_device():
         )[0]
     assert t5.shape == (1, 512, transformer.joint_attention_dim) and pooled.shape == (1, 768)
     assert out.shape == (1, 2 * tokens, 64)
+
+
+def test_flux2_klein_shapes_on_the_meta_device():
+    """FLUX.2 [klein] 4B at full depth, no weights: the stacked Qwen3 layers are the transformer's text width."""
+    pipe = real_size.instantiate("flux2-klein-4b", depth="full", device="meta")
+    assert type(pipe).__name__ == "Flux2KleinPipeline" and pipe.config.is_distilled
+    assert size_multiple(pipe) == 16  # VAE stride 8, latents patchified 2x2
+    transformer, vae, text = pipe.transformer.config, pipe.vae.config, pipe.text_encoder.config
+    assert transformer.in_channels == vae.latent_channels * 4 == 128
+    assert (transformer.num_layers, transformer.num_single_layers, transformer.num_attention_heads) == (5, 20, 24)
+    assert (text.hidden_size, text.num_hidden_layers, text.vocab_size) == (2560, 36, 151936)
+    height, width = SIZE[1] // 16, SIZE[0] // 16
+    tokens = height * width  # the noisy latents; an edit appends as many tokens of the reference
+    with torch.device("meta"):
+        layers = pipe.text_encoder(input_ids=torch.zeros(1, 512, dtype=torch.long), output_hidden_states=True)
+        text_states = torch.cat([layers.hidden_states[i] for i in (9, 18, 27)], dim=-1)  # the pipeline's default
+        out = pipe.transformer(
+            hidden_states=torch.empty(1, 2 * tokens, 128), encoder_hidden_states=text_states, timestep=torch.empty(1),
+            img_ids=torch.empty(1, 2 * tokens, 4), txt_ids=torch.empty(1, 512, 4), return_dict=False,
+        )[0]
+    assert text_states.shape == (1, 512, transformer.joint_attention_dim) == (1, 512, 3 * 2560)
+    assert out.shape == (1, 2 * tokens, 128)
+
+
+def test_qwen_image_edit_2511_shapes_on_the_meta_device():
+    """Qwen-Image-Edit-2511 at full depth, no weights: its image-only processor's tokens are the text encoder's
+    vision tokens, and the transformer reads the edited picture's tokens followed by a reference's."""
+    pipe = real_size.instantiate("qwen-image-edit-2511", depth="full", device="meta")
+    assert type(pipe).__name__ == "QwenImageEditPlusPipeline" and size_multiple(pipe) == 16
+    assert type(pipe.processor).__name__ == "ImageOnlyQwen2VLProcessor"
+    transformer, vae, text = pipe.transformer.config, pipe.vae.config, pipe.text_encoder.config
+    assert transformer.in_channels == vae.z_dim * 4 == 64 and transformer.zero_cond_t
+    assert (transformer.num_layers, transformer.joint_attention_dim) == (60, 3584)
+    assert text.text_config.hidden_size == text.vision_config.out_hidden_size == 3584
+    assert pipe.processor.tokenizer.convert_tokens_to_ids("<|image_pad|>") == text.image_token_id == 151655
+    assert pipe.vae_scale_factor == 8 and pipe.latent_channels == 16
+    height, width = SIZE[1] // 16, SIZE[0] // 16
+    reference = (768 // 16, 1024 // 16)  # the pipeline encodes each reference at about a megapixel
+    with torch.device("meta"):
+        text_states = pipe.text_encoder(input_ids=torch.zeros(1, 40, dtype=torch.long),
+                                        output_hidden_states=True).hidden_states[-1]
+        out = pipe.transformer(
+            hidden_states=torch.empty(1, height * width + reference[0] * reference[1], 64),
+            encoder_hidden_states=text_states, timestep=torch.empty(1),
+            img_shapes=[[(1, height, width), (1, *reference)]], return_dict=False,
+        )[0]
+    assert text_states.shape == (1, 40, 3584) and out.shape == (1, height * width + reference[0] * reference[1], 64)
 
 
 @pytest.mark.skipif(os.environ.get("STUDIO_REAL_SIZE_FLUX") != "1",

@@ -240,7 +240,8 @@ def test_models_by_name_with_what_runs_in_demo_mode(member):
     member.page.get_by_text("Advanced").click()
     member.page.click("#model input")
     options = member.page.locator("ul[role=listbox] li").all_inner_texts()
-    assert any("Qwen-Image-Edit" in o and "demo: a tiny random InstructPix2Pix" in o for o in options), options
+    qwen = "Qwen-Image-Edit-2511"
+    assert any(o.startswith(qwen) and f"demo: a tiny random {qwen}" in o for o in options), options
 
 
 def test_undo_and_redo_are_disabled_at_the_ends(member, photo):
