@@ -63,13 +63,15 @@ class DiffusionOperation(Operation):
         canvas = fit_canvas(image.size, max_pixels=limits.working_pixels, multiple=size_multiple(model.pipe))
         return to_model(image, canvas), canvas
 
+    def call_inputs(self, batch: list[Prepared]) -> dict[str, Any]:
+        """The items' own arguments as the pipeline takes them: each one listed across the batch."""
+        return {name: [item.model_input[name] for item in batch] for name in batch[0].model_input}
+
     def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
         import torch
 
         pipe = model.pipe
-        kwargs: dict[str, Any] = dict(batch[0].shared)
-        for name in batch[0].model_input:
-            kwargs[name] = [item.model_input[name] for item in batch]
+        kwargs: dict[str, Any] = {**batch[0].shared, **self.call_inputs(batch)}
         # CPU generators: the same seed gives the same noise on every device
         kwargs["generator"] = [torch.Generator("cpu").manual_seed(item.seed) for item in batch]
 

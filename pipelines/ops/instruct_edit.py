@@ -11,6 +11,7 @@ from kernel.errors import RunFailed
 from pipelines.base import Model, Prepared, StepFn
 from pipelines.diffusion import DiffusionOperation, accepts
 from pipelines.examples import Example
+from pipelines.geometry import at_least
 from pipelines.inputs import GUIDANCE, IMAGE, MODEL, PROMPT, SEED, STEPS
 
 if TYPE_CHECKING:
@@ -90,9 +91,7 @@ class InstructEdit(DiffusionOperation):
         if family is None:
             raise RunFailed(f"{model.model_id} is not an instruction-editing model.")
         image, canvas = self.fit_whole(request, model, limits)
-        if family.min_side and min(image.size) < family.min_side:
-            scale = family.min_side / min(image.size)
-            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+        image = at_least(image, family.min_side)
         shared: dict[str, Any] = {
             "num_inference_steps": request.steps or family.steps,
             family.guidance_argument: family.guidance if request.guidance is None else request.guidance,
