@@ -12,6 +12,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from pipelines.registry import OPERATIONS
 from tests import samples
 from tests.conftest import LiveApp, make_settings, serve_app, watched_page
 from tests.ui.studio_page import StudioPage
@@ -117,11 +118,16 @@ def test_the_one_picture_model_runs_with_one_picture(account, files):
     assert result_picture(result).size == (96, 48)
 
 
-def test_the_page_composes_from_two_pictures(app, browser, tmp_path):
+def test_the_page_composes_from_two_pictures(app, browser, tmp_path, monkeypatch):
     photo, lamp = tmp_path / "room.png", tmp_path / "lamp.png"
     samples.noise(96, 64, seed=5).save(photo)
     samples.noise(40, 60, seed=6).save(lamp)
     user = app.new_user(credits=100)
+    before = app.studio.ledger.balance(user.id).available
+    compose, given = OPERATIONS["compose"], []
+    prepare = compose.prepare
+    monkeypatch.setattr(compose, "prepare", lambda request, *rest: given.append(
+        [picture.size for picture in compose.pictures(request)]) or prepare(request, *rest))
     for page in watched_page(browser):
         page.context.add_cookies([app.session_cookie(user=user)])
         studio = StudioPage(page, app.url)
@@ -130,11 +136,12 @@ def test_the_page_composes_from_two_pictures(app, browser, tmp_path):
         studio.add_reference(lamp)
         assert studio.reference_count() == 1
         studio.add_reference(photo)
-        studio.remove_reference(2)  # the visitor changes their mind
+        studio.remove_reference(3)  # the visitor changes their mind: picture 3 goes, the lamp stays
         assert studio.reference_count() == 1
         studio.type_prompt("put the lamp from picture 2 on the table in picture 1")
         studio.set_steps(1)
         studio.run()
         assert studio.downloaded_image().size == (96, 64)
-        assert app.studio.ledger.balance(user.id).available == 100 - PRICE
+        assert given == [[(96, 64), (40, 60)]]  # the canvas, then the picture added beside it
+        assert app.studio.ledger.balance(user.id).available == before - PRICE
         assert uploads_left(app) == []
