@@ -136,7 +136,7 @@ class Page:
     def view(self) -> list[Any]:
         """What shows the tab's pictures: outputs of every event that changes them (see StudioHandlers._view)."""
         return [self.canvas, self.photo, self.upload_message, self.history_tools, self.history, self.info,
-                self.download, self.undo, self.redo]
+                self.download, self.undo, self.redo, self.references.first]
 
     def chosen(self) -> list[Any]:
         """What choosing an operation shows, hides or fills."""
@@ -202,6 +202,7 @@ class StudioHandlers:
             page.download: views.download_link(entry, lang),
             page.undo: gr.update(interactive=session.position > 0),
             page.redo: gr.update(interactive=0 <= session.position < len(session.entries) - 1),
+            **page.references.first_view(session),
         }
 
     def _context(self, session: StudioSession) -> InputContext:

@@ -38,7 +38,7 @@ class Compose(DiffusionOperation):
             "label": "Combine pictures",
             "help": "Bring things from other pictures into this one, e.g. “put the lamp from picture 2 on the table "
                     "in picture 1”. The result keeps this picture's size and framing.",
-            "prompt": "Instruction (this picture is picture 1)",
+            "prompt": "Instruction",
             "prompt_missing": "Please say how to combine the pictures first, e.g. “put the lamp from picture 2 on "
                               "the table in picture 1”.",
             "too_many_for_model": "{model} takes at most {most} pictures; you gave {count}.",
@@ -50,7 +50,7 @@ class Compose(DiffusionOperation):
             "label": "Kombinera bilder",
             "help": "Hämta saker från andra bilder till den här, t.ex. ”ställ lampan från bild 2 på bordet i bild 1”. "
                     "Resultatet behåller den här bildens storlek och utsnitt.",
-            "prompt": "Instruktion (den här bilden är bild 1)",
+            "prompt": "Instruktion",
             "prompt_missing": "Säg först hur bilderna ska kombineras, t.ex. ”ställ lampan från bild 2 på bordet i "
                               "bild 1”.",
             "too_many_for_model": "{model} tar högst {most} bilder; du gav {count}.",
