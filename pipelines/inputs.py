@@ -159,12 +159,12 @@ class Pictures(Input):
     most: int = 4
     on_page: bool = False  # the canvas and the reference strip (ui/references.py)
     texts: Texts = field(default_factory=lambda: {
-        "en": {"label": "images",
+        "en": {"label": "1 to 4 pictures: the first is the one edited, the others are taken from",
                "missing": "Please give at least one picture.",
                "too_many": "At most {most} pictures can be combined; you gave {count}.",
                "not_a_list": "The pictures must be sent as a list of files.",
                "bad": "Picture {number} of {count}: {reason}"},
-        "sv": {"label": "bilder",
+        "sv": {"label": "1 till 4 bilder: den första redigeras, från de andra hämtas saker",
                "missing": "Ge minst en bild.",
                "too_many": "Högst {most} bilder kan kombineras; du gav {count}.",
                "not_a_list": "Bilderna måste skickas som en lista med filer.",

@@ -36,8 +36,8 @@ class Compose(DiffusionOperation):
     texts = {
         "en": {
             "label": "Combine pictures",
-            "help": "Bring things from other pictures into this one, e.g. “put the lamp from picture 2 on the table "
-                    "in picture 1”. The result keeps this picture's size and framing.",
+            "help": "Bring things from other pictures into picture 1, e.g. “put the lamp from picture 2 on the table "
+                    "in picture 1”. The result keeps the size and framing of picture 1.",
             "prompt": "Instruction",
             "prompt_missing": "Please say how to combine the pictures first, e.g. “put the lamp from picture 2 on "
                               "the table in picture 1”.",
@@ -48,8 +48,8 @@ class Compose(DiffusionOperation):
         },
         "sv": {
             "label": "Kombinera bilder",
-            "help": "Hämta saker från andra bilder till den här, t.ex. ”ställ lampan från bild 2 på bordet i bild 1”. "
-                    "Resultatet behåller den här bildens storlek och utsnitt.",
+            "help": "Hämta saker från andra bilder till bild 1, t.ex. ”ställ lampan från bild 2 på bordet i bild 1”. "
+                    "Resultatet behåller storleken och utsnittet hos bild 1.",
             "prompt": "Instruktion",
             "prompt_missing": "Säg först hur bilderna ska kombineras, t.ex. ”ställ lampan från bild 2 på bordet i "
                               "bild 1”.",
