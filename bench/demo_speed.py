@@ -42,12 +42,14 @@ def main() -> str:
         client = Client(url, verbose=False, download_files=False, headers=api_key(env))
         for op_id, op in OPERATIONS.items():
             arguments = dict(op.examples)
+            first = op.inputs[0].name  # "image", or "images" (a list) for compose
+            arguments[first] = [handle_file(picture)] if first == "images" else handle_file(picture)
             if op.masked:
                 arguments["mask"] = handle_file(str(mask_path))
 
             def edit(op_id: str = op_id, arguments: dict = arguments) -> float:
                 started = time.perf_counter()
-                client.predict(image=handle_file(picture), api_name=f"/{op_id}", **arguments)
+                client.predict(api_name=f"/{op_id}", **arguments)
                 return time.perf_counter() - started
 
             first = edit()

@@ -5,7 +5,8 @@ metrics and the contract tests, so a new operation is one file in pipelines/ops/
 in pipelines/registry.py:
     id            the API name and the settings prefix (<ID>_MODEL, <ID>_MODELS, the PRICES key)
     texts         label, help, the prompt box's label and every message, in each language
-    inputs        what it takes, as typed inputs (pipelines/inputs.py); the first is the picture
+    inputs        what it takes, as typed inputs (pipelines/inputs.py); the first is the picture (IMAGE),
+                  or the pictures (IMAGES) for an operation that takes several
     models        the models it can run, the first the default, each with its tiny stand-in
     model_kind    which loader loads them (pipelines/loaders.py), unless a Model names its own kind;
                   pipeline_class for diffusers
@@ -35,7 +36,7 @@ from kernel.errors import UserError
 from kernel.language import DEFAULT, translate
 from pipelines.device import large_gpu
 from pipelines.examples import Example
-from pipelines.inputs import KNOWN, PROMPT, Input, InputContext, Texts
+from pipelines.inputs import IMAGE, KNOWN, PROMPT, Input, InputContext, Texts
 
 if TYPE_CHECKING:
     from config import Settings
@@ -69,6 +70,7 @@ class Model:
     speed: str = ""  # "fast", "medium" or "slow" on a GPU: a hint beside the name
     kind: str = ""  # which loader loads it (pipelines/loaders.py); empty: the operation's model_kind
     pipeline_class: str | None = None  # diffusers class for this model; None: the operation's
+    pictures: int = 1  # how many pictures it takes in one run (the operation's checks read it)
     base: str = ""  # whose weights it loads (a Hub id or a folder); empty: its id. Set where `lora` changes them
     lora: Lora | None = None  # fused into the base's weights after loading (its own loaded copy)
 
@@ -237,11 +239,12 @@ class Operation(ABC):
     def request_from(self, raw: dict[str, Any], ctx: InputContext) -> EditRequest:
         """An EditRequest from the page's or the API's raw values, by input name.
 
-        The API sends the picture; the page edits the one it shows, which it puts in `ctx.picture`.
+        The API sends the picture (or the pictures, IMAGES, whose first becomes `ctx.picture`); the page
+        edits the one it shows, which it puts in `ctx.picture`.
         """
-        if ctx.picture is None:
-            ctx.picture = self.input("image").parse(raw.get("image"), ctx)
-        values = {item.name: item.parse(raw.get(item.name), ctx) for item in self.inputs if item.name != "image"}
+        if ctx.picture is None and self.takes(IMAGE.name):
+            ctx.picture = IMAGE.parse(raw.get(IMAGE.name), ctx)
+        values = {item.name: item.parse(raw.get(item.name), ctx) for item in self.inputs if item != IMAGE.name}
         return EditRequest(self.id, ctx.picture, **values)
 
     def output_size(self, request: EditRequest) -> tuple[int, int]:

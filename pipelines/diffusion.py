@@ -68,15 +68,17 @@ class DiffusionOperation(Operation):
         return fit_canvas(size, max_pixels=limits.working_pixels, multiple=size_multiple(model.pipe),
                           min_pixels=min_pixels, bucketed=limits.bucketed)
 
+    def call_inputs(self, batch: list[Prepared]) -> dict[str, Any]:
+        """The items' own arguments as the pipeline takes them: each one listed across the batch."""
+        return {name: [item.model_input[name] for item in batch] for name in batch[0].model_input}
+
     def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
         import torch
 
         if len(batch) > 1 and model.compiled:  # a batch of n would be a new shape: compiled again, on a visitor's time
             return [image for item in batch for image in self.forward(model, [item], on_step)]
         pipe = model.pipe
-        kwargs: dict[str, Any] = dict(batch[0].shared)
-        for name in batch[0].model_input:
-            kwargs[name] = [item.model_input[name] for item in batch]
+        kwargs: dict[str, Any] = {**batch[0].shared, **self.call_inputs(batch)}
         # CPU generators: the same seed gives the same noise on every device
         kwargs["generator"] = [torch.Generator("cpu").manual_seed(item.seed) for item in batch]
 

@@ -98,6 +98,31 @@ def from_model(image: Image.Image, canvas: Canvas) -> Image.Image:
     return image
 
 
+def at_least(image: Image.Image, side: int) -> Image.Image:
+    """The picture enlarged (never distorted) until its shorter side is at least `side` pixels."""
+    if not side or min(image.size) >= side:
+        return image
+    scale = side / min(image.size)
+    return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+
+
+def within_aspect(image: Image.Image, most: float, fill: tuple[int, int, int] = (128, 128, 128)) -> Image.Image:
+    """A picture longer than `most`:1 placed in the middle of a grey band that makes it `most`:1 (nothing cut off)."""
+    width, height = image.size
+    if max(width, height) <= most * min(width, height):
+        return image
+    size = (width, math.ceil(width / most)) if width > height else (math.ceil(height / most), height)
+    band = Image.new(image.mode, size, fill if image.mode == "RGB" else None)
+    band.paste(image, ((size[0] - width) // 2, (size[1] - height) // 2))
+    return band
+
+
+def scaled_within(image: Image.Image, max_pixels: int) -> Image.Image:
+    """The picture scaled down (never up, never distorted) to at most `max_pixels`."""
+    canvas = fit_canvas(image.size, max_pixels=max_pixels, multiple=1)
+    return image if canvas.scaled == image.size else image.resize(canvas.scaled, Image.Resampling.LANCZOS)
+
+
 def mask_region(mask: Image.Image, *, margin: float = 0.5, min_margin: int = 32) -> tuple[int, int, int, int]:
     """The painted area's bounding box, grown by `margin` of its size so the model sees context."""
     box = mask.getbbox()

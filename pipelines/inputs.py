@@ -41,6 +41,7 @@ class InputContext:
     settings: Settings
     read_upload: Callable[[Any], bytes]  # a Gradio FileData dict or a data: URL -> bytes (deleting the file)
     picture: Image.Image | None = None
+    references: tuple[Image.Image, ...] = ()  # the page's further pictures (IMAGES), beside `picture`
     max_pixels: int | None = None  # a tighter pixel limit than MAX_INPUT_PIXELS (anonymous visitors)
 
 
@@ -55,6 +56,7 @@ class Input:
     """
 
     kind: ClassVar[str]
+    pictures: ClassVar[bool] = False  # it is the picture(s) an edit starts from: an operation's first input
     name: str
     default: Any = None
     advanced: bool = False  # the page puts it under Advanced
@@ -119,21 +121,93 @@ class Picture(Input):
     """A photo: from the API as a file or data: URL, decoded safely; on the page it is the canvas itself."""
 
     kind: ClassVar[str] = "image"
+    pictures: ClassVar[bool] = True
     name: str = "image"
     on_page: bool = False
     texts: Texts = field(default_factory=lambda: {"en": {"label": "image"}, "sv": {"label": "bild"}})
 
     def parse(self, raw: Any, ctx: InputContext) -> Image.Image:
-        data = ctx.read_upload(raw)
-        settings = ctx.settings
-        limit = min(settings.max_input_pixels, ctx.max_pixels or settings.max_input_pixels)
-        return decode_image(data, max_pixels=limit, min_side=settings.min_input_side)
+        return read_picture(raw, ctx)
 
     def uploads(self, raw: Any) -> list[str]:
         return _file_paths(raw)
 
     def api_field(self, ui: Any) -> Any:
         return ui.gr.Image(label=self.name, type="filepath")
+
+
+def read_picture(raw: Any, ctx: InputContext) -> Image.Image:
+    """One uploaded picture, its file deleted, decoded within the pixel limits (tighter for anonymous visitors)."""
+    data = ctx.read_upload(raw)
+    settings = ctx.settings
+    limit = min(settings.max_input_pixels, ctx.max_pixels or settings.max_input_pixels)
+    return decode_image(data, max_pixels=limit, min_side=settings.min_input_side)
+
+
+@dataclass(eq=False, repr=False)
+class Pictures(Input):
+    """Several photos, the first the one edited (its size and framing are the result's), the others references.
+
+    From the API a list of files or data: URLs, each decoded like a single picture; a bad one is refused
+    in a sentence that says which. On the page the first is the canvas and the others are the reference
+    strip beside it (ui/references.py), which hands them over in `ctx.references`.
+    """
+
+    kind: ClassVar[str] = "images"
+    pictures: ClassVar[bool] = True
+    name: str = "images"
+    most: int = 4
+    on_page: bool = False  # the canvas and the reference strip (ui/references.py)
+    texts: Texts = field(default_factory=lambda: {
+        "en": {"label": "1 to 4 pictures: the first is the one edited, the others are taken from",
+               "missing": "Please give at least one picture.",
+               "too_many": "At most {most} pictures can be combined; you gave {count}.",
+               "not_a_list": "The pictures must be sent as a list of files.",
+               "bad": "Picture {number} of {count}: {reason}"},
+        "sv": {"label": "1 till 4 bilder: den första redigeras, från de andra hämtas saker",
+               "missing": "Ge minst en bild.",
+               "too_many": "Högst {most} bilder kan kombineras; du gav {count}.",
+               "not_a_list": "Bilderna måste skickas som en lista med filer.",
+               "bad": "Bild {number} av {count}: {reason}"},
+    })
+
+    def parse(self, raw: Any, ctx: InputContext) -> tuple[Image.Image, ...]:
+        if ctx.picture is not None:  # the page: the canvas, then the strip
+            return (ctx.picture, *ctx.references)
+        files = self._listed(raw)
+        if not files:
+            raise UserError(self.text("missing"))
+        if len(files) > self.most:  # before reading any of them
+            raise UserError(self.text("too_many", most=self.most, count=len(files)))
+        pictures = []
+        for number, item in enumerate(files, start=1):
+            try:
+                pictures.append(read_picture(item, ctx))
+            except UserError as exc:
+                raise UserError(self.text("bad", number=number, count=len(files), reason=str(exc))) from None
+        ctx.picture = pictures[0]
+        return tuple(pictures)
+
+    def _listed(self, raw: Any) -> list[Any]:
+        if raw is None or raw == "" or raw == []:
+            return []
+        if isinstance(raw, dict | str):
+            return [raw]  # one picture given alone
+        if not isinstance(raw, list | tuple):
+            raise UserError(self.text("not_a_list"))
+        return list(raw)
+
+    def check(self, value: Any, settings: Settings) -> None:
+        if value is not None and len(value) > self.most:
+            raise UserError(self.text("too_many", most=self.most, count=len(value)))
+
+    def uploads(self, raw: Any) -> list[str]:
+        if isinstance(raw, list | tuple):
+            return [path for item in raw for path in _file_paths(item)]
+        return _file_paths(raw)
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.File(label=self.name, file_count="multiple", file_types=["image"])
 
 
 PAINTED_MAX_PIXELS = 2048 * 2048  # the brush canvas is at most 1024 px a side; twice that is garbage
@@ -375,6 +449,7 @@ class Choices(Input):
 # ------------------------------------------------------------------ the inputs operations share
 
 IMAGE = Picture()
+IMAGES = Pictures()
 MASK = Mask()
 PROMPT = Prompt()
 MODEL = ModelChoice()

@@ -17,6 +17,7 @@ from pipelines.base import Operation
 from pipelines.device import nvidia_driver_present, on_zero_gpu
 from pipelines.inputs import Input, Texts, all_tables
 from pipelines.loaders import LOADERS
+from pipelines.ops.compose import Compose
 from pipelines.ops.inpaint import Inpaint
 from pipelines.ops.instruct_edit import InstructEdit
 from pipelines.ops.outpaint import Outpaint
@@ -40,8 +41,8 @@ def register(op: Operation) -> Operation:
     missing = [name for name in ("label", "help") if f"op.{op.id}.{name}" not in op.tables().get("en", {})]
     if missing:
         raise ValueError(f"operation {op.id!r} has no English {', '.join(missing)} in its texts")
-    if not op.inputs or op.inputs[0].name != "image":
-        raise ValueError(f"operation {op.id!r}: the first input must be the picture")
+    if not op.inputs or not op.inputs[0].pictures:
+        raise ValueError(f"operation {op.id!r}: the first input must be the picture (or the pictures)")
     if not op.models:
         raise ValueError(f"operation {op.id!r} declares no models")
     for kind in dict.fromkeys([op.model_kind, *(model.kind for model in op.models if model.kind)]):
@@ -160,5 +161,5 @@ def _named(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-for _operation in (InstructEdit(), Inpaint(), Outpaint(), Restyle(), RemoveBackground(), Upscale()):
+for _operation in (InstructEdit(), Inpaint(), Outpaint(), Restyle(), RemoveBackground(), Upscale(), Compose()):
     register(_operation)

@@ -73,6 +73,7 @@ class StudioSession:
     running: threading.Event | None = None  # set() cancels the run in progress
     notice: str | None = None  # a sentence for the tab, shown once (why its pictures went)
     inputs: dict = field(default_factory=dict)  # the page's last inputs by name, so a reload brings them back
+    references: list[Image.Image] = field(default_factory=list)  # pictures to combine with the current one (compose)
     on_grow: Callable[[StudioSession], None] | None = None  # the store keeps memory within its budget
 
     @property
@@ -80,8 +81,12 @@ class StudioSession:
         return self.entries[self.position] if self.entries else None
 
     @property
+    def holds_pictures(self) -> bool:
+        return bool(self.entries or self.references)
+
+    @property
     def nbytes(self) -> int:
-        return sum(picture_bytes(entry.image) for entry in self.entries)
+        return sum(picture_bytes(image) for image in [*(entry.image for entry in self.entries), *self.references])
 
     def start(self, image: Image.Image, label: str = "Original") -> None:
         """A new upload: the history starts over with the original (labelled in the visitor's language)."""
@@ -90,7 +95,18 @@ class StudioSession:
         self._grew()
 
     def clear(self) -> None:
-        self.entries, self.position = [], -1
+        self.entries, self.position, self.references = [], -1, []
+
+    def add_reference(self, image: Image.Image) -> None:
+        """A picture to combine with the current one; they stay when the current one changes."""
+        self.references.append(image)
+        self._grew()
+
+    def remove_reference(self, index: int) -> bool:
+        if 0 <= index < len(self.references):
+            del self.references[index]
+            return True
+        return False
 
     def add(self, image: Image.Image, label: str, *, seed: int | None, run_id: str,
             placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)) -> HistoryEntry:
@@ -199,7 +215,7 @@ class SessionStore:
         with self._lock:
             dropped = [self._sessions.pop(key) for key in list(self._sessions) if key[0] == session_id]
             token = self._tokens.pop(session_id, None)
-            keep = next((s for s in reversed(dropped) if s.entries), None) if token else None
+            keep = next((s for s in reversed(dropped) if s.holds_pictures), None) if token else None
             if keep is not None:
                 self._parked[token] = (time.monotonic() + CARRY_S, keep)
         for session in dropped:
@@ -255,11 +271,12 @@ class SessionStore:
         with self._lock:
             if grown.visitor.anonymous and self.anonymous_per_address is not None:
                 same_address = [key for key, s in self._sessions.items()
-                                if s.visitor.anonymous and s.visitor.address == grown.visitor.address and s.entries]
+                                if s.visitor.anonymous and s.visitor.address == grown.visitor.address
+                                and s.holds_pictures]
                 for key in same_address[: max(0, len(same_address) - self.anonymous_per_address)]:
                     evicted |= self._evict(key, grown)
             if self.memory_bytes is not None:
-                for token in [t for t, (_until, parked) in self._parked.items() if parked.entries]:
+                for token in [t for t, (_until, parked) in self._parked.items() if parked.holds_pictures]:
                     if sum(s.nbytes for s in self._all()) <= self.memory_bytes:
                         break
                     del self._parked[token]  # a reload that may never come gives way first
@@ -278,7 +295,7 @@ class SessionStore:
 
     def _evict(self, key: Key, keep: StudioSession) -> bool:
         session = self._sessions[key]
-        if session is keep or session.running is not None or not session.entries:
+        if session is keep or session.running is not None or not session.holds_pictures:
             return False
         del self._sessions[key]
         self._remember(key, EVICTED)
@@ -298,7 +315,7 @@ class SessionStore:
                 del self._sessions[key]
                 if not any(other[0] == key[0] for other in self._sessions):
                     self._tokens.pop(key[0], None)
-                if session.entries:
+                if session.holds_pictures:
                     self._remember(key, EXPIRED)
 
 

@@ -93,3 +93,11 @@ def with_metadata_png() -> bytes:
     info.add_text("Author", "Jane Doe")
     info.add_text("parameters", "secret prompt")
     return encode(noise(32, 32), pnginfo=info)
+
+
+def api_picture(op, path: str) -> dict:
+    """The keyword argument that gives `op`'s API endpoint a photo: `image=` a file, or `images=` a list (compose)."""
+    from gradio_client import handle_file
+
+    first = op.inputs[0].name
+    return {first: [handle_file(path)] if first == "images" else handle_file(path)}

@@ -85,7 +85,7 @@ def make_endpoint(op: Operation, studio: Studio, account: AccountHandlers) -> Ca
 
     parameters = [
         inspect.Parameter(item.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                          default=inspect.Parameter.empty if item.name == "image" else None)
+                          default=inspect.Parameter.empty if item is op.inputs[0] else None)
         for item in op.inputs
     ]
     parameters.append(

@@ -17,6 +17,7 @@ from auth import pages
 from config import Settings
 from kernel.language import request_language
 from pipelines.base import Operation
+from pipelines.inputs import IMAGES
 from pipelines.registry import OPERATIONS
 from ui.i18n import text
 
@@ -59,7 +60,8 @@ README_SECTION = "#using-it-from-python"
 
 def snippet(op: Operation, base_url: str) -> str:
     """A call that works when pasted (with a real key and a photo), with the operation's own example values."""
-    arguments = ['handle_file("photo.png")']
+    several = op.inputs[0] is IMAGES  # compose: a list, the picture edited first
+    arguments = ['[handle_file("photo.png"), handle_file("other.png")]' if several else 'handle_file("photo.png")']
     if op.masked:
         arguments.append('mask=handle_file("mask.png")')
     arguments += [f"{name}={json.dumps(value)}" for name, value in op.examples.items()]
@@ -73,7 +75,7 @@ def snippet(op: Operation, base_url: str) -> str:
 def parameters(op: Operation, lang: str) -> str:
     rows = []
     for item in op.inputs:
-        if item.name == "image":
+        if item is op.inputs[0]:  # the picture, or the pictures
             default = text("developers.required", lang)
         elif item.default in (None, "", ()):
             default = text("developers.model_default", lang) if item.kind == "number" else "—"

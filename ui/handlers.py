@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
+from PIL import Image
 
 from billing.paid_runs import PaidRuns
 from billing.prices import base_price
@@ -19,7 +20,7 @@ from pipelines import registry
 from pipelines.base import EditRequest, Operation
 from pipelines.examples import mask_data_url
 from pipelines.examples import picture as example_picture
-from pipelines.inputs import IMAGE, MASK, MODEL, PROMPT, InputContext
+from pipelines.inputs import IMAGE, IMAGES, MASK, MODEL, PROMPT, InputContext
 from pipelines.registry import get_operation
 from pipelines.service import ProgressFn
 from pipelines.sessions import StudioSession, Visitor
@@ -27,6 +28,7 @@ from ui import views
 from ui.account import AccountHandlers
 from ui.i18n import language, localize, t, text, text_count
 from ui.operations import label_key, prompt_key
+from ui.references import SLOTS, ReferenceStrip
 from ui.uploads import take_upload
 
 if TYPE_CHECKING:
@@ -129,15 +131,17 @@ class Page:
     message: Any
     balance: Any
     buy: Any
+    references: ReferenceStrip  # pictures 2-4 for operations that take several (compose)
 
     def view(self) -> list[Any]:
         """What shows the tab's pictures: outputs of every event that changes them (see StudioHandlers._view)."""
         return [self.canvas, self.photo, self.upload_message, self.history_tools, self.history, self.info,
-                self.download, self.undo, self.redo]
+                self.download, self.undo, self.redo, self.references.first]
 
     def chosen(self) -> list[Any]:
         """What choosing an operation shows, hides or fills."""
-        return [self.op_help, self.advanced, *self.controls.values()]
+        return [self.op_help, self.advanced, self.references.box, *self.controls.values(),
+                *self.references.outputs()]
 
     def every_input(self) -> set[Any]:
         return {self.operation, self.canvas, *self.controls.values()}
@@ -198,11 +202,12 @@ class StudioHandlers:
             page.download: views.download_link(entry, lang),
             page.undo: gr.update(interactive=session.position > 0),
             page.redo: gr.update(interactive=0 <= session.position < len(session.entries) - 1),
+            **page.references.first_view(session),
         }
 
     def _context(self, session: StudioSession) -> InputContext:
         picture = session.current.image if session.current is not None else None
-        return InputContext(self.settings, self._read_upload, picture)
+        return InputContext(self.settings, self._read_upload, picture, references=tuple(session.references))
 
     def _read_upload(self, payload: Any) -> bytes:
         return take_upload(payload, self.upload_root, max_bytes=self.settings.max_upload_bytes)
@@ -248,7 +253,8 @@ class StudioHandlers:
         operation = carried.inputs.get("operation")
         op = registry.OPERATIONS.get(operation) if isinstance(operation, str) else None
         op = op or registry.first()
-        updates |= {**self._view(carried, op.id, lang), **self.choose_operation(op.id, lang)}
+        updates |= {**self._view(carried, op.id, lang), **self.choose_operation(op.id, lang),
+                    **self.page.references.view(carried)}
         updates[self.page.operation] = gr.update(value=op.id)
         for name, value in carried.inputs.items():
             if name in self.page.controls and value is not None:
@@ -269,16 +275,44 @@ class StudioHandlers:
 
     # --- picture in
 
+    def _read_picture(self, payload: Any, session: StudioSession) -> Image.Image:
+        """An uploaded picture, its file deleted; anonymous visitors have a tighter pixel limit."""
+        limit = self.settings.anonymous_max_pixels if session.visitor.anonymous else None
+        return IMAGE.parse(payload, InputContext(self.settings, self._read_upload, max_pixels=limit))
+
     def upload(self, payload: Any, operation: str, request: gr.Request) -> dict:
         session = self._session(request)
         lang = language(request)
-        limit = self.settings.anonymous_max_pixels if session.visitor.anonymous else None
         try:
-            image = IMAGE.parse(payload, InputContext(self.settings, self._read_upload, max_pixels=limit))
+            image = self._read_picture(payload, session)
         except UserError as exc:  # said under the upload box; the picture shown so far stays
             return {self.page.upload_message: f"⚠ {localize(str(exc), lang)}", self.page.photo: gr.update(value=None)}
         session.start(image, label=text("handlers.original", lang))
         return self._view(session, operation, lang)
+
+    def add_reference(self, payload: Any, request: gr.Request) -> dict:
+        """Another picture to combine with the current one (compose); refused in a sentence under the strip."""
+        session = self._session(request)
+        strip = self.page.references
+        try:
+            image = self._read_picture(payload, session)  # read (and its upload deleted) even when there is no room
+        except UserError as exc:
+            return strip.view(session, f"⚠ {localize(str(exc), language(request))}")
+        if len(session.references) >= SLOTS:
+            return strip.view(session, f"⚠ {text('references.full', language(request))}")
+        session.add_reference(image)
+        return strip.view(session)
+
+    def reference_remover(self, index: int):
+        """A handler that removes picture `index + 2` (the slot's Remove button)."""
+
+        def remove_reference(request: gr.Request) -> dict:
+            session = self._session(request)
+            session.remove_reference(index)
+            return self.page.references.view(session)
+
+        remove_reference.__name__ = f"remove_reference_{index + 2}"
+        return remove_reference
 
     def new_photo(self) -> dict:
         """Show the upload box again (the current picture stays until a new one arrives)."""
@@ -319,7 +353,8 @@ class StudioHandlers:
         """Show the chosen operation's help and exactly the controls it takes; the canvas paints for masked ones."""
         op = get_operation(operation)
         page = self.page
-        updates = {page.op_help: gr.update(value=t(f"op.{op.id}.help"))}
+        updates = {page.op_help: gr.update(value=t(f"op.{op.id}.help")),
+                   page.references.box: gr.update(visible=op.takes(IMAGES.name))}
         for name, control in page.controls.items():
             updates[control] = gr.update(visible=op.takes(name))
         if op.takes(PROMPT.name):

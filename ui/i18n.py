@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 # Every module with a STRINGS table the page uses; a new UI module with texts adds its name here.
 MODULES = (
-    "ui.studio", "ui.handlers", "ui.views", "ui.canvas", "ui.uploads", "ui.account", "ui.developers", "ui.gradio_texts",
+    "ui.studio", "ui.handlers", "ui.views", "ui.canvas", "ui.references", "ui.uploads", "ui.account", "ui.developers",
+    "ui.gradio_texts",
     "ui.credits", "ui.messages", "ui.privacy", "ui.consent", "ui.my_data", "ui.admin",
     "auth.pages", "auth.messages", "billing.routes", "policy.rights_routes",
 )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from pipelines import registry
-from pipelines.inputs import PROMPT
+from pipelines.inputs import IMAGES, PROMPT
 from pipelines.registry import OPERATIONS
 from ui.account import AccountHandlers, build_account_tab, build_signin_bar
 from ui.admin import AdminHandlers, build_admin_tab
@@ -28,6 +28,8 @@ from ui.i18n import LANGUAGE_CSS, in_every_language, t
 from ui.my_data import MyDataHandlers, build_my_data
 from ui.operations import label_key, prompt_key
 from ui.privacy import PrivacyHandlers, build_accept_box, build_policy_tabs, wire_privacy
+from ui.references import CSS as REFERENCES_CSS
+from ui.references import build_references
 from ui.switch import build_language_switch
 
 if TYPE_CHECKING:
@@ -128,7 +130,7 @@ body.studio-running #cancel { display: inline-flex !important; }  /* Gradio also
   #user-bar #sign-out { flex: 0 0 auto !important; width: auto !important; }
   #signed-in-as { overflow-wrap: anywhere; }
 }
-""" + LANGUAGE_CSS
+""" + REFERENCES_CSS + LANGUAGE_CSS
 
 # Keys, a warning before leaving with unsaved work, and noticing a sign-in made in another tab.
 HEAD = """
@@ -240,6 +242,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
                         label=t("studio.what"), elem_id="operation",
                     )
                     op_help = gr.Markdown(t(f"op.{first.id}.help"), elem_id="operation-help")
+                    references = build_references(visible=first.takes(IMAGES.name))  # pictures 2-4 (compose)
                     # one control per input the operations take; the chosen operation's are visible
                     controls = {item.name: page_control(item, visible=first.takes(item.name),
                                                         label_key=prompt_key(first.id) if item is PROMPT else None)
@@ -279,7 +282,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
             operation=operation, controls=controls, op_help=op_help, advanced=advanced, canvas=canvas,
             photo=photo, upload_message=upload_message, history_tools=history_tools, new_photo=new_photo,
             history=history, info=info, download=download, undo=undo, redo=redo, status=status, message=message,
-            balance=balance, buy=buy,
+            balance=balance, buy=buy, references=references,
         )
         chosen = page.chosen()
         view = page.view()
@@ -303,6 +306,10 @@ def build_studio(studio: Studio) -> gr.Blocks:
         photo.upload(handlers.upload, [photo, operation], view, preprocess=False, postprocess=False, **private) \
             .then(handlers.run_label, every_input, run, **private)
         new_photo.click(handlers.new_photo, None, photo, **private)
+        references.add.upload(handlers.add_reference, references.add, references.outputs(), preprocess=False,
+                              postprocess=False, **private)
+        for index, remove in enumerate(references.removes):
+            remove.click(handlers.reference_remover(index), None, references.outputs(), postprocess=False, **private)
         for control in page.priced_by():  # the price on the button follows the choices
             control.change(handlers.run_label, every_input, run, **private)
         page.remember_on(handlers.remember, every_input)

@@ -12,6 +12,7 @@ from kernel.errors import RunFailed
 from pipelines.base import Lora, Model, Prepared, StepFn
 from pipelines.diffusion import DiffusionOperation, accepts
 from pipelines.examples import Example
+from pipelines.geometry import at_least
 from pipelines.inputs import GUIDANCE, IMAGE, MODEL, PROMPT, SEED, STEPS
 
 if TYPE_CHECKING:
@@ -115,9 +116,7 @@ class InstructEdit(DiffusionOperation):
         if family is None:
             raise RunFailed(f"{model.model_id} is not an instruction-editing model.")
         image, canvas = self.fit_whole(request, model, limits)
-        if family.min_side and min(image.size) < family.min_side:
-            scale = family.min_side / min(image.size)
-            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+        image = at_least(image, family.min_side)
         lora = model.spec.lora  # a distilled LoRA brings its own steps and guidance
         guidance = request.guidance if request.guidance is not None else lora.guidance if lora else family.guidance
         shared: dict[str, Any] = {

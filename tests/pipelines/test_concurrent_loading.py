@@ -47,7 +47,8 @@ def test_every_operation_at_once_while_the_default_model_preloads(cold_app, tmp_
         client = Client(cold_app.url, verbose=False, download_files=False, headers={"Authorization": f"Bearer {key}"})
         start.wait(timeout=60)
         try:
-            results[op_id] = picture(client.predict(image=handle_file(str(photo)), api_name=f"/{op_id}", **kwargs)[0])
+            results[op_id] = picture(client.predict(api_name=f"/{op_id}", **samples.api_picture(op, str(photo)),
+                                                    **kwargs)[0])
         except Exception as exc:  # noqa: BLE001 - reported below, per operation
             results[op_id] = exc
 

@@ -19,7 +19,7 @@ from pipelines.registry import OPERATIONS, get_operation
 @pytest.mark.parametrize("op", OPERATIONS.values(), ids=list(OPERATIONS))
 def test_each_operation_declares_what_the_ui_and_api_need(op):
     assert op.id and op.label and op.help.endswith(".")
-    assert op.inputs[0] == "image" and len(set(op.inputs)) == len(op.inputs)
+    assert op.inputs[0] in ("image", "images") and op.inputs[0].pictures and len(set(op.inputs)) == len(op.inputs)
     assert op.model_kind in LOADERS
     settings = Settings(_env_file=None)
     assert op.default_model(settings) in op.model_choices(settings)
@@ -40,8 +40,9 @@ def test_the_api_has_a_field_for_every_input():
         assert set(_fields()) == set(registry.inputs())
 
 
-def test_the_six_operations_of_the_studio():
-    assert list(OPERATIONS) == ["instruct_edit", "inpaint", "outpaint", "restyle", "remove_background", "upscale"]
+def test_the_seven_operations_of_the_studio():
+    assert list(OPERATIONS) == ["instruct_edit", "inpaint", "outpaint", "restyle", "remove_background", "upscale",
+                                "compose"]
     with pytest.raises(UserError, match="Unknown operation"):
         get_operation("sharpen")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 TIMEOUT_MS = 90_000
+REFERENCES = "#reference-slots .reference-slot:not(#reference-slot-1) img[src]"  # compose's pictures 2-4
 
 
 class StudioPage:
@@ -42,6 +43,24 @@ class StudioPage:
         self.page.wait_for_function("(before) => document.querySelector('#operation-help').innerText !== before",
                                     arg=before, timeout=TIMEOUT_MS)
         self.page.wait_for_timeout(300)  # the controls' visibility arrives with the same answer
+
+    def reference_count(self) -> int:
+        """How many pictures beside the canvas the page shows to combine with it (compose's pictures 2-4)."""
+        return self.page.eval_on_selector_all(REFERENCES, "els => els.length")
+
+    def add_reference(self, path: Path) -> None:
+        """Add a picture to combine with the canvas ("Add a picture") and wait until its thumbnail shows."""
+        before = self.reference_count()
+        self.page.set_input_files("#references input[type=file]", str(path))  # beside the #add-reference button
+        self.page.wait_for_function(f"document.querySelectorAll({REFERENCES!r}).length > {before}",
+                                    timeout=TIMEOUT_MS)
+
+    def remove_reference(self, number: int) -> None:
+        """Press picture `number`'s Remove button (pictures 2-4) and wait until one thumbnail fewer shows."""
+        before = self.reference_count()
+        self.page.click(f"#remove-reference-{number}")
+        self.page.wait_for_function(f"document.querySelectorAll({REFERENCES!r}).length < {before}",
+                                    timeout=TIMEOUT_MS)
 
     def type_prompt(self, text: str) -> None:
         self.page.fill("#prompt textarea", text)

@@ -67,7 +67,8 @@ def test_endpoint_returns_picture_seed_and_run_id(client, photo, mask, op_id):
     kwargs = dict(OPERATIONS[op_id].examples)
     if OPERATIONS[op_id].masked:
         kwargs["mask"] = handle_file(mask)
-    result, seed, run_id = client.predict(image=handle_file(photo), api_name=f"/{op_id}", **kwargs)
+    result, seed, run_id = client.predict(api_name=f"/{op_id}", **samples.api_picture(OPERATIONS[op_id], photo),
+                                          **kwargs)
     image = picture(result)
     assert (image.size, image.mode) == expected(op_id)
     assert not image.info.get("exif") and "parameters" not in image.info

@@ -78,4 +78,16 @@ def test_every_tab_looks_right_reads_right_and_passes_axe(browser, live_app, scr
             problems += [f"{name}: untranslated {shown}" for shown in page.evaluate(KEYS_SHOWN)]
             page.evaluate(axe + "\n;true")  # through the DevTools protocol: the page's CSP lets no inline script in
             problems += [f"{name}: {violation}" for violation in page.evaluate(AXE)]
+        problems += compose_view(page, studio, screens / f"{lang}-{size}-studio-compose.png", photo, lang)
         assert not problems, "\n".join(problems)
+
+
+def compose_view(page, studio: StudioPage, shot: Path, photo: Path, lang: str) -> list[str]:
+    """The Studio tab with "Combine pictures" chosen and one picture added beside the canvas: a screenshot,
+    and what is untranslated or inaccessible on it."""
+    page.locator(".tab-wrapper [role=tab]").filter(has_text=text("studio.tab", lang)).first.click()
+    studio.choose(text("op.compose.label", lang))
+    studio.add_reference(photo)
+    page.screenshot(path=str(shot), full_page=True)
+    return [f"compose: untranslated {shown}" for shown in page.evaluate(KEYS_SHOWN)] + \
+        [f"compose: {violation}" for violation in page.evaluate(AXE)]
