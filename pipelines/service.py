@@ -25,8 +25,11 @@ from config import Settings
 from kernel.errors import RunCancelled, RunFailed, UserError
 from pipelines.base import EditRequest, Limits, Operation
 from pipelines.batcher import BatchWork, DeviceQueue, Job
+from pipelines.inputs import InputContext
 from pipelines.models import LoadedModel, ModelManager, ModelSpec
+from pipelines.recipes import make_recipe
 from pipelines.registry import OPERATIONS, get_operation
+from pipelines.replay import replay
 from store.usage import RunRecord, UsageLog
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,8 @@ class EditResult:
     duration_ms: int
     model_id: str
     weights: str
+    recipe: dict[str, Any] = field(default_factory=dict)  # pipelines/recipes.py: holds the prompt, never stored
+    placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # where the input sits in it (op.placement)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,10 @@ class EditService:
         with self.recorded(request, user_id, run_id) as attempt:
             attempt.plan = self.plan(request)
             return self.execute(attempt.plan, run_id=run_id, on_progress=on_progress, cancel=cancel)
+
+    def replay(self, recipe: Any, pictures: dict[str, Any] | list[Any], ctx: InputContext, **run: Any) -> EditResult:
+        """Run a recipe (pipelines/replay.py) on these pictures, free of charge; PaidRuns.replay charges."""
+        return replay(lambda request: self.run(request, **run), recipe, pictures, ctx)
 
     def plan(self, request: EditRequest) -> Plan:
         """Refuse a request that cannot run (bad input, a model not offered) before anything is spent."""
@@ -182,15 +191,19 @@ class EditService:
                 )
                 output = self._submit(job, model, run_id)
                 image = op.finish(prepared, output)
+                seed = seed if op.uses_seed else None
+                recipe = make_recipe(op, request, model, prepared, seed, image, run_id)
             _stop_if(cancel)
             report(1, 1, "Done")
             return EditResult(
                 image=image,
-                seed=seed if op.uses_seed else None,
+                seed=seed,
                 run_id=run_id,
                 duration_ms=_ms_since(started),
                 model_id=plan.model_id,
                 weights=spec.weights,
+                recipe=recipe,
+                placement=op.placement(request),
             )
         except (RunCancelled, RunFailed, UserError):
             raise
