@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     # e.g. INSTRUCT_EDIT_MODEL. The names come from the operations (pipelines/base.py), so they are
     # gathered here by their ending and checked against the registry when the app starts.
     operation_models: dict[str, str] = {}
+    # A CLIP model (Hub id or folder) for one measurement per result: the CLIP directional similarity between an
+    # instruction and the change it made (pipelines/clip_score.py). Unset: not measured. On demo weights a tiny
+    # random stand-in runs instead (the number is then meaningless). E.g. openai/clip-vit-base-patch32.
+    clip_model: str | None = None
 
     # --- images
     max_upload_mb: int = 50

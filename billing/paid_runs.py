@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -23,8 +24,9 @@ from billing.moderation import Moderation
 from billing.prices import price
 from kernel.errors import RunFailed
 from pipelines.base import EditRequest
-from pipelines.inputs import PROMPT
+from pipelines.inputs import PROMPT, InputContext
 from pipelines.registry import get_operation
+from pipelines.replay import replay
 from pipelines.service import EditResult, EditService, ProgressFn
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,12 @@ class PaidRuns:
         if self.on_charged is not None:
             self.on_charged(plan.op.id, cost)
         return PaidResult(**vars(result), credits=cost)
+
+    def replay(self, recipe: Any, pictures: dict[str, Any] | list[Any], ctx: InputContext, user_id: int, *,
+               operation: str | None = None, **run: Any) -> PaidResult:
+        """Run a recipe again (pipelines/replay.py), priced and charged like its operation; a recipe that is
+        refused (not JSON, another operation, a model not offered, values out of range) charges nothing."""
+        return replay(lambda request: self.run(request, user_id, **run), recipe, pictures, ctx, operation=operation)
 
     def _charge(self, run_id: str) -> None:
         """Capture the hold. If the database stays away, releasing tells the two cases apart: released means

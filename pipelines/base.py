@@ -123,6 +123,7 @@ class Prepared:
     model_input: dict[str, Any]  # per-item arguments, listed across a batch
     shared: dict[str, Any]  # arguments every item of a batch has in common
     restore: dict[str, Any] = field(default_factory=dict)  # what finish() needs
+    measured: dict[str, Any] = field(default_factory=dict)  # its batch's time, steps/s, peak memory (measures.py)
 
     def on_device(self) -> Prepared:
         """What `forward` needs and nothing more: the original photo and finish()'s notes stay here."""
@@ -144,6 +145,7 @@ class Operation(ABC):
     uses_seed: ClassVar[bool] = True
     prompt_required: ClassVar[bool] = False
     output_mode: ClassVar[str | None] = None  # None: the input's mode (RGB, or RGBA when it had transparency)
+    compares_to_input: ClassVar[bool] = True  # False: measuring what changed makes no sense (texts "not_compared")
     examples: ClassVar[dict[str, Any]] = {}
     example: ClassVar[Example | None] = None  # the page's "Try an example" for it (pipelines/examples.py)
 

@@ -25,10 +25,15 @@ from config import Settings
 from kernel.errors import RunCancelled, RunFailed, UserError
 from pipelines import warmup
 from pipelines.acceleration import uncompile
-from pipelines.base import EditRequest, Limits, Operation
+from pipelines.base import EditRequest, Limits, Operation, Prepared
 from pipelines.batcher import BatchWork, DeviceQueue, Job
+from pipelines.clip_score import ClipDirection
+from pipelines.inputs import PROMPT, InputContext
+from pipelines.measures import timed, unchanged
 from pipelines.models import LoadedModel, ModelManager, ModelSpec
+from pipelines.recipes import make_recipe
 from pipelines.registry import OPERATIONS, get_operation
+from pipelines.replay import replay
 from store.usage import RunRecord, UsageLog
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,13 @@ class EditResult:
     duration_ms: int
     model_id: str
     weights: str
+    recipe: dict[str, Any] = field(default_factory=dict)  # pipelines/recipes.py: holds the prompt, never stored
+    placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # where the input sits in it (op.placement)
+
+    @property
+    def measurements(self) -> dict[str, Any]:
+        """Time, speed, memory, what changed outside the edit, CLIP direction (EditService.measure): in the recipe."""
+        return self.recipe.get("measurements", {})
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,7 @@ class EditService:
         self.observers: list[Callable[[RunRecord], None]] = []  # told of every finished run (metrics, logs)
         self._running: set[threading.Event] = set()  # the cancel switches of the runs in progress
         self._running_lock = threading.Lock()
+        self.clip = ClipDirection(settings, models) if settings.clip_model else None  # CLIP_MODEL: one more measure
 
     def run(self, request: EditRequest, *, on_progress: ProgressFn | None = None,
             cancel: threading.Event | None = None, user_id: int | None = None) -> EditResult:
@@ -92,6 +105,10 @@ class EditService:
         with self.recorded(request, user_id, run_id) as attempt:
             attempt.plan = self.plan(request)
             return self.execute(attempt.plan, run_id=run_id, on_progress=on_progress, cancel=cancel)
+
+    def replay(self, recipe: Any, pictures: dict[str, Any] | list[Any], ctx: InputContext, **run: Any) -> EditResult:
+        """Run a recipe (pipelines/replay.py) on these pictures, free of charge; PaidRuns.replay charges."""
+        return replay(lambda request: self.run(request, **run), recipe, pictures, ctx)
 
     def plan(self, request: EditRequest) -> Plan:
         """Refuse a request that cannot run (bad input, a model not offered) before anything is spent."""
@@ -178,21 +195,27 @@ class EditService:
                 job = Job(
                     key=(op.id, spec.key, batch_key),
                     item=prepared,
-                    work=self.device_work(op, model),
+                    work=timed(self.device_work(op, model), gpu=self._measures_gpu(model)),
                     cancel=cancel,
                     on_progress=lambda done, total: report(done, total, "Editing"),
                 )
                 output = self._submit(job, model, run_id)
                 image = op.finish(prepared, output)
+                seed = seed if op.uses_seed else None
+                wall_ms = _ms_since(started)
+                recipe = make_recipe(op, request, model, prepared, seed, image, run_id)
             _stop_if(cancel)
+            recipe["measurements"] = self.measure(op, request, model.spec, prepared, image, wall_ms)
             report(1, 1, "Done")
             return EditResult(
                 image=image,
-                seed=seed if op.uses_seed else None,
+                seed=seed,
                 run_id=run_id,
-                duration_ms=_ms_since(started),
+                duration_ms=wall_ms,
                 model_id=plan.model_id,
                 weights=spec.weights,
+                recipe=recipe,
+                placement=op.placement(request),
             )
         except (RunCancelled, RunFailed, UserError):
             raise
@@ -241,6 +264,40 @@ class EditService:
         retry = Job(key=(*job.key, "offload", run_id), item=job.item, work=offloaded, cancel=job.cancel,
                     on_progress=job.on_progress)
         return self.queue.submit(retry)
+
+    def _measures_gpu(self, model: LoadedModel) -> bool:
+        """Peak GPU memory is read where the work runs on CUDA in this process (not in ZeroGPU's worker)."""
+        return model.device.startswith("cuda") and self.device_work is in_process
+
+    def measure(self, op: Operation, request: EditRequest, spec: ModelSpec, prepared: Prepared, image: Image.Image,
+                wall_ms: int) -> dict[str, Any]:
+        """The result's measurements (pipelines/measures.py), none needing the network; a measurement that fails
+        is null with its reason: it never costs the user the result."""
+        device = dict(prepared.measured)
+        rate = device.pop("steps_per_s", None)
+        found: dict[str, Any] = {"wall_s": wall_ms / 1000, **device,
+                                 "denoiser_steps_per_s": rate if spec.kind == "diffusers" else None}
+        try:
+            found["unchanged"] = unchanged(op, request, image)
+        except Exception as exc:  # noqa: BLE001 - a measurement must never cost the user a result
+            log.error("measuring run %s failed: %s", op.id, type(exc).__name__)
+            found["unchanged"] = {"psnr_db": None, "ssim": None, "reason": "could not be measured"}
+        found["clip_direction"], found["clip_reason"] = self._clip_direction(op, request, image)
+        return found
+
+    def _clip_direction(self, op: Operation, request: EditRequest,
+                        image: Image.Image) -> tuple[float | None, str | None]:
+        if self.clip is None:
+            return None, "CLIP_MODEL is not set"
+        if not op.takes(PROMPT.name) or not (request.prompt or "").strip():
+            return None, "no instruction to compare with"
+        if not op.compares_to_input:
+            return None, op.text("not_compared")
+        try:
+            return round(self.clip.direction(request.image, image, request.prompt), 5), None
+        except Exception as exc:  # noqa: BLE001 - a measurement must never cost the user a result
+            log.error("the CLIP measurement failed: %s", type(exc).__name__)
+            return None, "could not be measured"
 
     def limits(self, weights: str, *, bucketed: bool = False) -> Limits:
         working = self.settings.tiny_working_pixels if weights == "tiny" else self.settings.max_working_pixels

@@ -61,6 +61,7 @@ class HistoryEntry:
     seed: int | None = None
     run_id: str | None = None
     placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # where its parent sits in it (fractions)
+    recipe: dict | None = None  # how it was made (pipelines/recipes.py): in this tab's memory only, never stored
 
 
 @dataclass(eq=False)
@@ -109,10 +110,11 @@ class StudioSession:
         return False
 
     def add(self, image: Image.Image, label: str, *, seed: int | None, run_id: str,
-            placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)) -> HistoryEntry:
+            placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
+            recipe: dict | None = None) -> HistoryEntry:
         """A result, made from the current entry, becomes the newest entry and the current one."""
         entry = HistoryEntry(image=image, label=label, parent=self.current, seed=seed, run_id=run_id,
-                             placement=placement)
+                             placement=placement, recipe=recipe)
         self.entries.append(entry)
         while len(self.entries) > self.max_history:
             self._remove(1)  # the oldest result goes; the original stays

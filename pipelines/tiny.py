@@ -373,6 +373,26 @@ def _save_swin2sr(upscale: int) -> Callable[[Path], None]:
     return build
 
 
+def _save_clip(folder: Path) -> None:
+    """CLIP for the measurements' directional similarity (pipelines/clip_score.py): text and vision towers."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel, CLIPProcessor
+
+    try:  # without torchvision transformers 5 wants the PIL image processor named
+        from transformers import CLIPImageProcessorPil as ImageProcessor
+    except ImportError:
+        from transformers import CLIPImageProcessor as ImageProcessor
+
+    torch.manual_seed(0)
+    text = dict(bos_token_id=0, eos_token_id=1, pad_token_id=1, vocab_size=1000, hidden_size=32,
+                intermediate_size=37, num_attention_heads=4, num_hidden_layers=2, max_position_embeddings=77)
+    vision = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2, image_size=32,
+                  patch_size=8)
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).save_pretrained(folder)
+    image_processor = ImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    CLIPProcessor(image_processor=image_processor, tokenizer=_clip_tokenizer()).save_pretrained(folder)
+
+
 def _save_matting(folder: Path) -> None:
     """BiRefNet's stand-in: not remote code, a small module with its contract (pipelines/matting.py)."""
     from pipelines.matting import save_tiny
@@ -391,6 +411,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "birefnet": _save_matting,
     "swin2sr-x2": _save_swin2sr(2),
     "swin2sr-x4": _save_swin2sr(4),
+    "clip": _save_clip,
 }
 
 
@@ -400,6 +421,7 @@ STANDS_IN_FOR = {
     "flux-kontext": "FLUX.1 Kontext", "flux2-klein": "FLUX.2 [klein]", "qwen-edit-plus": "Qwen-Image-Edit-2511",
     "segformer": "SegFormer",
     "birefnet": "BiRefNet", "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
+    "clip": "CLIP",
 }
 
 

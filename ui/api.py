@@ -2,12 +2,15 @@
 
     from gradio_client import Client, handle_file
     client = Client("http://127.0.0.1:7860/")
-    result, seed, run_id = client.predict(handle_file("cat.png"), "make it snowy", api_name="/instruct_edit")
+    result, seed, run_id, recipe = client.predict(handle_file("cat.png"), "make it snowy", api_name="/instruct_edit")
+    again, *_ = client.predict(json.dumps(recipe), [handle_file("cat.png")], api_name="/replay")
 
 Each endpoint takes the operation's inputs (in the order the operation lists them, named as on
-the page) and returns the result as an inline PNG (`result["url"]` is a data: URL), its seed and
-the run id. Uploads are read and deleted at once, and deleted too when a call is refused; results
-never touch the disk.
+the page) and returns the result as an inline PNG (`result["url"]` is a data: URL), its seed, the
+run id and its recipe (pipelines/recipes.py; it holds the prompt, so it is returned, never kept).
+`/replay` runs a recipe again on the pictures given (the photo, then the mask for masked operations),
+priced like its operation. Uploads are read and deleted at once, and deleted too when a call is
+refused; results never touch the disk.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ import gradio as gr
 
 from kernel.errors import UserError
 from pipelines.base import Operation
-from pipelines.inputs import InputContext
+from pipelines.inputs import IMAGE, InputContext
 from pipelines.registry import OPERATIONS, inputs
 from ui.account import AccountHandlers
 from ui.controls import api_field
-from ui.handlers import run_edit, user_error
+from ui.handlers import run_edit, run_replay, user_error
 from ui.i18n import language
 from ui.uploads import delete_upload, take_upload
 from ui.views import image_data
@@ -47,11 +50,12 @@ def add_api_endpoints(studio: Studio, account: AccountHandlers) -> None:
         result = gr.Image(label="result")
         seed = gr.Number(label="seed", precision=0)
         run_id = gr.Textbox(label="run_id")
+        recipe = gr.JSON(label="recipe")
         for op in OPERATIONS.values():
             gr.Button(visible=False).click(
                 make_endpoint(op, studio, account),
                 [fields[item.name] for item in op.inputs],
-                [result, seed, run_id],
+                [result, seed, run_id, recipe],
                 api_name=op.id,
                 api_description=op.help,
                 preprocess=False,
@@ -59,6 +63,22 @@ def add_api_endpoints(studio: Studio, account: AccountHandlers) -> None:
                 concurrency_id="device",
                 concurrency_limit=settings.max_batch_size,
             )
+        gr.Button(visible=False).click(
+            make_replay_endpoint(studio, account),
+            [gr.Textbox(label="recipe"), gr.File(label="images", file_count="multiple", file_types=["image"])],
+            [result, seed, run_id, recipe],
+            api_name="replay",
+            api_description=REPLAY_HELP,
+            preprocess=False,
+            postprocess=False,
+            concurrency_id="device",
+            concurrency_limit=settings.max_batch_size,
+        )
+
+
+PROGRESS = gr.Progress()  # how Gradio injects progress: a default of this type
+REPLAY_HELP = ("Run a result's recipe again on the same picture(s): the photo, then the mask for masked operations. "
+               "Priced like the recipe's operation; on the same device and weights the pixels are the same.")
 
 
 def make_endpoint(op: Operation, studio: Studio, account: AccountHandlers) -> Callable[..., tuple]:
@@ -81,7 +101,7 @@ def make_endpoint(op: Operation, studio: Studio, account: AccountHandlers) -> Ca
         finally:
             discard_uploads(op, given, upload_root)  # read or refused, no upload stays behind
         outcome = run_edit(studio.paid_runs, edit, user.id, progress, lang=lang)
-        return image_data(outcome.image, f"{op.id}.png"), outcome.seed, outcome.run_id
+        return image_data(outcome.image, f"{op.id}.png"), outcome.seed, outcome.run_id, outcome.recipe
 
     parameters = [
         inspect.Parameter(item.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
@@ -99,11 +119,38 @@ def make_endpoint(op: Operation, studio: Studio, account: AccountHandlers) -> Ca
     return endpoint
 
 
+def make_replay_endpoint(studio: Studio, account: AccountHandlers) -> Callable[..., tuple]:
+    """`/replay(recipe, images)`: the recipe as JSON text, the pictures as files; priced and charged like the
+    recipe's operation (PaidRuns.replay); a refused recipe charges nothing."""
+    settings, upload_root = studio.settings, studio.upload_root
+
+    def read_upload(payload: Any) -> bytes:
+        return take_upload(payload, upload_root, max_bytes=settings.max_upload_bytes)
+
+    def replay(recipe: str, images: list | None, request: gr.Request, progress: gr.Progress = PROGRESS) -> tuple:
+        pictures = images if isinstance(images, list) else [images] if images else []
+        try:
+            user = account.require_user(request)
+            lang = language(request)
+            ctx = InputContext(settings, read_upload)
+            outcome = run_replay(studio.paid_runs, recipe, pictures, ctx, user.id, progress, lang=lang)
+        finally:
+            _discard([name for raw in pictures for name in IMAGE.uploads(raw)], upload_root)
+        name = f"{outcome.recipe.get('operation', 'replay')}.png"
+        return image_data(outcome.image, name), outcome.seed, outcome.run_id, outcome.recipe
+
+    replay.__doc__ = REPLAY_HELP
+    return replay
+
+
 def discard_uploads(op: Operation, given: dict[str, Any], upload_root: Path) -> None:
     """Delete every file a call uploaded that is still there (a refused call, or one refused half-way)."""
+    _discard([name for item in op.inputs for name in item.uploads(given.get(item.name))], upload_root)
+
+
+def _discard(names: list[str], upload_root: Path) -> None:
     root = upload_root.resolve()
-    for item in op.inputs:
-        for name in item.uploads(given.get(item.name)):
-            path = Path(name).resolve()
-            if path.is_relative_to(root) and path != root:
-                delete_upload(path, root)
+    for name in names:
+        path = Path(name).resolve()
+        if path.is_relative_to(root) and path != root:
+            delete_upload(path, root)

@@ -6,13 +6,15 @@ so no result is written to Gradio's cache. Errors reach the page as sentences (g
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 from PIL import Image
 
-from billing.paid_runs import PaidRuns
+from billing.paid_runs import PaidResult, PaidRuns
 from billing.prices import base_price
 from kernel.errors import RunCancelled, RunFailed, UserError
 from kernel.language import DEFAULT
@@ -94,14 +96,30 @@ def user_error(exc: Exception, lang: str = DEFAULT) -> gr.Error:
 
 
 def run_edit(paid_runs: PaidRuns, request: EditRequest, user_id: int, progress: gr.Progress, cancel: Any = None,
-             *, lang: str = DEFAULT, estimate_s: float | None = None):
+             *, lang: str = DEFAULT, estimate_s: float | None = None) -> PaidResult:
     """The one way both the page and the API run an edit: priced, held, charged on success only.
 
     Errors become gr.Error sentences, in `lang`.
     """
-    try:
+    with as_sentences(lang):
         return paid_runs.run(request, user_id, on_progress=progress_reporter(progress, lang, estimate_s),
                              cancel=cancel)
+
+
+def run_replay(paid_runs: PaidRuns, recipe: Any, pictures: dict[str, Any] | list[Any], ctx: InputContext,
+               user_id: int, progress: gr.Progress, cancel: Any = None, *, lang: str = DEFAULT,
+               operation: str | None = None) -> PaidResult:
+    """Run a recipe again (pipelines/replay.py) the way run_edit runs an edit; a refused recipe charges nothing."""
+    with as_sentences(lang):
+        return paid_runs.replay(recipe, pictures, ctx, user_id, operation=operation,
+                                on_progress=progress_reporter(progress, lang), cancel=cancel)
+
+
+@contextmanager
+def as_sentences(lang: str) -> Iterator[None]:
+    """A run's refusals and failures as gr.Error sentences in `lang`; a failure says nothing was charged."""
+    try:
+        yield
     except RunFailed as exc:
         sentence = text("handlers.not_charged", lang, error=localize(str(exc), lang))
         raise gr.Error(sentence, title=text("handlers.could_not_run", lang), print_exception=False) from None
@@ -132,6 +150,7 @@ class Page:
     balance: Any
     buy: Any
     references: ReferenceStrip  # pictures 2-4 for operations that take several (compose)
+    recipe: Any = None  # the "Replay a recipe" box (JSON text)
 
     def view(self) -> list[Any]:
         """What shows the tab's pictures: outputs of every event that changes them (see StudioHandlers._view)."""
@@ -387,24 +406,29 @@ class StudioHandlers:
         """
         named = self._named(values)
         named[MASK.name] = values.get(self.page.canvas)
-        lang = language(request)
+        return self._shown(lambda: self.run_named(named.pop("operation"), named, request, progress), request)
+
+    def replay(self, values: dict[Any, Any], request: gr.Request, progress: gr.Progress = gr.Progress()) -> dict:
+        """Replay the pasted or uploaded recipe on the tab's current picture (and what is painted), like Run."""
+        operation, recipe, painted = (values.get(c) for c in (self.page.operation, self.page.recipe, self.page.canvas))
+        return self._shown(lambda: self.replay_on_page(operation, recipe, painted, request, progress), request)
+
+    def _shown(self, act: Callable[[], dict], request: gr.Request) -> dict:
+        """What Run and Replay show: the result and the balance, or the error in words next to Run."""
         try:
-            updates = self.run_named(named.pop("operation"), named, request, progress)
+            updates = act()
         except gr.Error as error:
             return {self.page.message: f"⚠ {error.message}", self.page.status: ""}
+        lang = language(request)
         return {self.page.message: "", self.page.status: "", self.page.balance: self._balance(request, lang)[0],
                 **updates}
 
     def run_named(self, operation: str, raw: dict[str, Any], request: gr.Request,
                   progress: gr.Progress | None = None) -> dict:
         """Run `operation` on the tab's current picture with the controls' raw values, by input name."""
-        user = self.account.require_user(request)
-        lang = language(request)
-        session = self._session(request)
+        user, session, lang = self._runner(request)
         session.inputs = {**raw, "operation": operation, MASK.name: None}
-        if session.current is None:
-            raise gr.Error(text("handlers.no_photo", lang), title=text("handlers.no_photo_title", lang),
-                           print_exception=False)
+        self._need_picture(session, lang)
         op = get_operation(operation)
         try:
             edit = op.request_from(raw, self._context(session))
@@ -412,18 +436,53 @@ class StudioHandlers:
             raise user_error(exc, lang) from None
         estimate = self.service.usage.typical_seconds(op.id, edit.image.width * edit.image.height / 1e6) \
             if self.service.usage is not None else None
+        return self._edit(session, op, lang, lambda cancel: run_edit(
+            self.paid_runs, edit, user.id, progress or gr.Progress(), cancel, lang=lang, estimate_s=estimate))
+
+    def replay_on_page(self, operation: str, recipe: Any, painted: Any, request: gr.Request,
+                       progress: gr.Progress | None = None) -> dict:
+        """Replay a recipe for the chosen operation on the tab's current picture; a recipe for another
+        operation, or one that asks for what is not offered, is refused in a sentence and charges nothing."""
+        user, session, lang = self._runner(request)
+        self._need_picture(session, lang)
+        op = get_operation(operation)
+        return self._edit(session, op, lang, lambda cancel: run_replay(
+            self.paid_runs, recipe, {MASK.name: painted}, self._context(session), user.id,
+            progress or gr.Progress(), cancel, lang=lang, operation=op.id))
+
+    def _runner(self, request: gr.Request) -> tuple[Any, StudioSession, str]:
+        return self.account.require_user(request), self._session(request), language(request)
+
+    @staticmethod
+    def _need_picture(session: StudioSession, lang: str) -> None:
+        if session.current is None:
+            raise gr.Error(text("handlers.no_photo", lang), title=text("handlers.no_photo_title", lang),
+                           print_exception=False)
+
+    def _edit(self, session: StudioSession, op: Operation, lang: str, start: Callable[[Any], PaidResult]) -> dict:
+        """Run `start(cancel)` as the tab's one run; its result becomes the current picture, with its recipe."""
         cancel = session.begin_run()
         try:
-            result = run_edit(self.paid_runs, edit, user.id, progress or gr.Progress(), cancel, lang=lang,
-                              estimate_s=estimate)
+            result = start(cancel)
         except RunCancelled:
             return {self.page.message: text("handlers.cancelled", lang)}
         finally:
             session.end_run()
         session.add(result.image, text(label_key(op.id), lang), seed=result.seed, run_id=result.run_id,
-                    placement=op.placement(edit))
-        return self._view(session, operation, lang, duration_ms=result.duration_ms, weights=result.weights,
+                    placement=result.placement, recipe=result.recipe)
+        for sentence in result.recipe.get("replay_of", {}).get("differences", []):
+            gr.Warning(localize(sentence, lang))
+        return self._view(session, op.id, lang, duration_ms=result.duration_ms, weights=result.weights,
                           credits=result.credits)
+
+    def read_recipe_file(self, payload: Any, request: gr.Request) -> Any:
+        """An uploaded recipe file into the recipe box (read and deleted at once, like a photo)."""
+        try:
+            data = self._read_upload(payload)
+        except UserError as exc:
+            gr.Warning(localize(str(exc), language(request)))
+            return gr.update()
+        return data.decode("utf-8", errors="replace")
 
     def run_label(self, values: dict[Any, Any], request: gr.Request) -> dict:
         """'Run · 4 credits' ('Kör · 4 krediter'): the price of what pressing Run would do, before it is pressed."""

@@ -10,6 +10,16 @@ imports gradio.
 from __future__ import annotations
 
 from billing.moderation import REFUSED
+from pipelines.replay import (
+    DIFFERENT,
+    MODEL_NOT_OFFERED,
+    NOT_A_RECIPE,
+    NOT_JSON,
+    OTHER_OPERATION,
+    PICTURES,
+    UNKNOWN_OPERATION,
+    UNKNOWN_PARAMETER,
+)
 from pipelines.sessions import EVICTED, EXPIRED
 from policy.acceptance import CHANGED, NOT_ACCEPTED
 from policy.data_rights import NO_PAYMENTS, STILL_ACTIVE, WRONG_CONFIRMATION
@@ -44,6 +54,15 @@ STRINGS = {
                                   "or fewer steps. Nothing was changed.",
         "messages.run_failed": "The model could not finish this edit (run {run}). Nothing was changed; please try "
                                "again.",
+        # pipelines: replaying a recipe
+        "messages.recipe_not_json": NOT_JSON,
+        "messages.not_a_recipe": NOT_A_RECIPE,
+        "messages.recipe_operation": UNKNOWN_OPERATION,
+        "messages.recipe_other_operation": OTHER_OPERATION,
+        "messages.recipe_model": MODEL_NOT_OFFERED,
+        "messages.recipe_parameter": UNKNOWN_PARAMETER,
+        "messages.recipe_pictures": PICTURES,
+        **{f"messages.replay_differs.{key}": sentence for key, sentence in DIFFERENT.items()},
         # billing
         "messages.owes": "Your account owes {debt} credits after a refunded payment. Buy credits in the Credits "
                          "tab to settle it, then run again.",
@@ -93,6 +112,23 @@ STRINGS = {
                                   "mindre bild eller färre steg. Inget ändrades.",
         "messages.run_failed": "Modellen kunde inte slutföra redigeringen (körning {run}). Inget ändrades; försök "
                                "igen.",
+        "messages.recipe_not_json": "Receptet är inte JSON. Klistra in eller ladda upp receptfilen som följde med "
+                                    "ett resultat.",
+        "messages.not_a_recipe": "Den här JSON-texten är inget recept från Studio.",
+        "messages.recipe_operation": "Receptet gäller åtgärden {operation}, som den här servern inte erbjuder.",
+        "messages.recipe_other_operation": "Receptet gäller {recipe}, inte {chosen}. Välj {recipe} först, eller "
+                                           "använd ett recept som gjordes med {chosen}.",
+        "messages.recipe_model": "Receptets modell {model} erbjuds inte här för {operation}.",
+        "messages.recipe_parameter": "Receptet har ett värde {name}, som {operation} inte tar.",
+        "messages.recipe_pictures": "För att köra det här receptet igen behövs {count} bild(er): {names}.",
+        "messages.replay_differs.id": "Receptet gjordes med modellen {then}; den här körningen använde {now}, så "
+                                      "pixlarna kan skilja sig.",
+        "messages.replay_differs.revision": "Receptet gjordes med version {then} av modellen; den här körningen "
+                                            "använde {now}, så pixlarna kan skilja sig.",
+        "messages.replay_differs.weights": "Receptet gjordes med vikterna {then}; den här körningen använde {now}, "
+                                           "så pixlarna kan skilja sig.",
+        "messages.replay_differs.device": "Receptet gjordes på en enhet av typen {then}; den här körningen använde "
+                                          "{now}, så pixlarna kan skilja sig.",
         "messages.owes": "Ditt konto är skyldigt {debt} krediter efter en återbetalning. Köp krediter under fliken "
                          "Krediter för att reglera skulden och kör sedan igen.",
         "messages.too_few_credits": "Den här körningen kostar {cost} krediter och du har {available}. Köp fler under "

@@ -44,6 +44,10 @@ STRINGS = {
         "studio.new_photo": "New photo",
         "studio.what": "What to do",
         "studio.advanced": "Advanced",
+        "studio.replay": "Replay a recipe",
+        "studio.replay_box": "Recipe (paste the JSON a result came with, or upload its file)",
+        "studio.replay_upload": "Upload a recipe file",
+        "studio.replay_run": "Replay on this picture",
         "studio.run": "Run",
         "studio.cancel": "Cancel",
         "studio.undo": "↶ Undo",
@@ -62,6 +66,10 @@ STRINGS = {
         "studio.new_photo": "Nytt foto",
         "studio.what": "Vad vill du göra?",
         "studio.advanced": "Avancerat",
+        "studio.replay": "Kör ett recept igen",
+        "studio.replay_box": "Recept (klistra in JSON-texten som följde med ett resultat, eller ladda upp filen)",
+        "studio.replay_upload": "Ladda upp en receptfil",
+        "studio.replay_run": "Kör igen på den här bilden",
         "studio.run": "Kör",
         "studio.cancel": "Avbryt",
         "studio.undo": "↶ Ångra",
@@ -251,6 +259,13 @@ def build_studio(studio: Studio) -> gr.Blocks:
                                       visible=any(item.advanced for item in first.inputs)) as advanced:
                         controls |= {item.name: page_control(item, visible=first.takes(item.name))
                                      for item in inputs if item.advanced}
+                    with gr.Accordion(t("studio.replay"), open=False, elem_id="replay"):
+                        recipe = gr.Textbox(label=t("studio.replay_box"), lines=3, max_lines=12,
+                                            elem_id="recipe-box")
+                        with gr.Row():
+                            recipe_file = gr.UploadButton(t("studio.replay_upload"), file_types=[".json"],
+                                                          size="sm", elem_id="recipe-file")
+                            replay = gr.Button(t("studio.replay_run"), size="sm", elem_id="replay-run")
                     with gr.Row(elem_id="run-row"):
                         run = gr.Button(t("studio.run"), variant="primary", scale=3, elem_id="run")
                         cancel = gr.Button(t("studio.cancel"), variant="secondary", size="sm", scale=1,
@@ -282,7 +297,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
             operation=operation, controls=controls, op_help=op_help, advanced=advanced, canvas=canvas,
             photo=photo, upload_message=upload_message, history_tools=history_tools, new_photo=new_photo,
             history=history, info=info, download=download, undo=undo, redo=redo, status=status, message=message,
-            balance=balance, buy=buy, references=references,
+            balance=balance, buy=buy, references=references, recipe=recipe,
         )
         chosen = page.chosen()
         view = page.view()
@@ -317,6 +332,10 @@ def build_studio(studio: Studio) -> gr.Blocks:
         running = run.click(None, js=RUNNING_JS)
         running.then(handlers.run, every_input, [*view, status, message, balance], postprocess=False,
                      show_progress_on=status, **private, **device_queue).then(None, js=STOPPED_JS)
+        replaying = replay.click(None, js=RUNNING_JS)
+        replaying.then(handlers.replay, {*every_input, recipe}, [*view, status, message, balance], postprocess=False,
+                       show_progress_on=status, **private, **device_queue).then(None, js=STOPPED_JS)
+        recipe_file.upload(handlers.read_recipe_file, recipe_file, recipe, preprocess=False, **private)
         cancel.click(handlers.cancel, None, None, queue=False, **private)
         undo.click(handlers.undo, operation, view, postprocess=False, **private)
         redo.click(handlers.redo, operation, view, postprocess=False, **private)

@@ -7,6 +7,7 @@ Nothing here imports gradio.
 
 from __future__ import annotations
 
+import base64
 import html
 from typing import Any
 
@@ -15,12 +16,15 @@ from PIL import Image
 from kernel.language import DEFAULT, translate, translate_count
 from pipelines.base import Model
 from pipelines.images import thumbnail, to_data_url
+from pipelines.recipes import to_json
 from pipelines.sessions import HistoryEntry, StudioSession
 from pipelines.tiny import STANDS_IN_FOR
 
 STRINGS = {
     "en": {
         "views.download": "⬇ Download PNG ({width}×{height})",
+        "views.recipe_download": "⬇ Recipe (JSON)",
+        "views.recipe": "How this picture was made (its recipe: replay it under Replay a recipe)",
         "views.seed": "seed `{seed}`",
         "views.run": "run `{run}`",
         "views.seconds": "{seconds} s",
@@ -36,6 +40,8 @@ STRINGS = {
     },
     "sv": {
         "views.download": "⬇ Ladda ner PNG ({width}×{height})",
+        "views.recipe_download": "⬇ Recept (JSON)",
+        "views.recipe": "Hur bilden gjordes (dess recept: kör det igen under Kör ett recept igen)",
         "views.seed": "seed `{seed}`",
         "views.run": "körning `{run}`",
         "views.seconds": "{seconds} s",
@@ -112,13 +118,25 @@ def model_label(model: Model, tiny_name: str | None, lang: str = DEFAULT) -> str
 
 
 def download_link(entry: HistoryEntry | None, lang: str = DEFAULT) -> str:
-    """A link that saves the current picture as a PNG (no metadata), straight from the page."""
+    """A link that saves the current picture as a PNG (no metadata), straight from the page; beside it, for a
+    result, its recipe as a JSON file and shown folded. Both are data: URLs: nothing is written on the server."""
     if entry is None:
         return ""
     url = html.escape(to_data_url(entry.image), quote=True)
     name = f"studio-{entry.run_id[:8]}.png" if entry.run_id else "studio-original.png"
     label = translate(STRINGS, "views.download", lang, width=entry.image.width, height=entry.image.height)
-    return f'<a class="studio-download" href="{url}" download="{name}" id="download-link">{html.escape(label)}</a>'
+    link = f'<a class="studio-download" href="{url}" download="{name}" id="download-link">{html.escape(label)}</a>'
+    if not entry.recipe:
+        return link
+    recipe = to_json(entry.recipe)
+    recipe_url = "data:application/json;base64," + base64.b64encode(recipe.encode()).decode()
+    recipe_label = translate(STRINGS, "views.recipe_download", lang)
+    return (
+        f'{link} <a class="studio-download" href="{recipe_url}" download="studio-{entry.run_id[:8]}.recipe.json" '
+        f'id="recipe-link">{html.escape(recipe_label)}</a>'
+        f'<details id="recipe"><summary>{html.escape(translate(STRINGS, "views.recipe", lang))}</summary>'
+        f"<pre>{html.escape(recipe)}</pre></details>"
+    )
 
 
 def result_info(entry: HistoryEntry | None, duration_ms: int | None = None, weights: str | None = None,

@@ -54,10 +54,13 @@ class RemoveBackground(Operation):
     texts = {
         "en": {"label": "Remove background",
                "help": "Keep the subject and make everything else transparent (PNG with alpha).",
-               "example": "Cut out the cup"},
+               "example": "Cut out the cup",
+               "not_compared": "A cut-out keeps the subject and removes the rest: no area is meant to stay the same."},
         "sv": {"label": "Ta bort bakgrunden",
                "help": "Behåll motivet och gör allt annat genomskinligt (PNG med alfakanal).",
-               "example": "Frilägg koppen"},
+               "example": "Frilägg koppen",
+               "not_compared": "Ett frilagt motiv behåller motivet och tar bort resten: inget område ska förbli "
+                               "detsamma."},
     }
     inputs = (IMAGE, MODEL)
     models = (
@@ -69,6 +72,7 @@ class RemoveBackground(Operation):
     example = Example("cup")
     uses_seed = False
     output_mode = "RGBA"
+    compares_to_input = False
 
     def prepare(self, request: EditRequest, model: LoadedModel, seed: int, limits: Limits) -> Prepared:
         return Prepared(request, seed, {"image": flatten(request.image)}, shared={})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import httpx
 import pytest
@@ -63,17 +64,55 @@ def test_every_operation_has_an_endpoint_named_after_it(client):
 
 
 @pytest.mark.parametrize("op_id", list(OPERATIONS))
-def test_endpoint_returns_picture_seed_and_run_id(client, photo, mask, op_id):
+def test_endpoint_returns_picture_seed_run_id_and_recipe(client, photo, mask, op_id):
     kwargs = dict(OPERATIONS[op_id].examples)
     if OPERATIONS[op_id].masked:
         kwargs["mask"] = handle_file(mask)
-    result, seed, run_id = client.predict(api_name=f"/{op_id}", **samples.api_picture(OPERATIONS[op_id], photo),
-                                          **kwargs)
+    result, seed, run_id, recipe = client.predict(api_name=f"/{op_id}", **samples.api_picture(OPERATIONS[op_id], photo),
+                                                  **kwargs)
     image = picture(result)
     assert (image.size, image.mode) == expected(op_id)
     assert not image.info.get("exif") and "parameters" not in image.info
     assert len(run_id) == 32
     assert seed == (OPERATIONS[op_id].examples.get("seed") if OPERATIONS[op_id].uses_seed else None)
+    assert recipe["operation"] == op_id and recipe["run_id"] == run_id and recipe["seed"] == seed
+    assert recipe["sizes"]["output"] == list(image.size) and recipe["model"]["revision"] == "tiny"
+
+
+@pytest.mark.parametrize("op_id", ["instruct_edit", "inpaint"])
+def test_replay_over_the_api_gives_the_same_pixels_for_the_same_price(live_app, client, key, photo, mask, op_id):
+    op = OPERATIONS[op_id]
+    files = [handle_file(photo), handle_file(mask)] if op.masked else [handle_file(photo)]
+    kwargs = dict(op.examples, **({"mask": files[1]} if op.masked else {}))
+    result, _seed, run_id, recipe = client.predict(image=files[0], api_name=f"/{op_id}", **kwargs)
+    user_id = live_app.studio.accounts.api_keys.resolve(key)
+    before = live_app.studio.ledger.balance(user_id).available
+
+    again, seed, again_id, again_recipe = client.predict(json.dumps(recipe), files, api_name="/replay")
+
+    assert picture(again).tobytes() == picture(result).tobytes()
+    assert seed == recipe["seed"] and again_id != run_id
+    assert again_recipe["replay_of"] == {"run_id": run_id, "differences": []}
+    assert before - live_app.studio.ledger.balance(user_id).available == live_app.studio.paid_runs.price(
+        EditRequest(op_id, samples.noise(*SIZE), **op.examples))  # charged like the operation
+    assert not list(live_app.studio.upload_root.rglob("*.png"))
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda recipe: "{not json", "not JSON"),
+    (lambda recipe: json.dumps({**recipe, "operation": "sharpen"}), "does not offer"),
+    (lambda recipe: json.dumps({**recipe, "parameters": {**recipe["parameters"], "model": "x/y"}}), "not offered"),
+    (lambda recipe: json.dumps({**recipe, "parameters": {**recipe["parameters"], "steps": 0}}), "Steps"),
+], ids=["not-json", "unknown-operation", "model-not-offered", "steps-out-of-range"])
+def test_a_refused_recipe_is_a_sentence_and_charges_nothing(live_app, client, key, photo, change, message):
+    _result, _seed, _run, recipe = client.predict(handle_file(photo), "make it snowy", 2, None, 11,
+                                                  api_name="/instruct_edit")
+    user_id = live_app.studio.accounts.api_keys.resolve(key)
+    before = live_app.studio.ledger.balance(user_id)
+    with pytest.raises(Exception, match=message):
+        client.predict(change(recipe), [handle_file(photo)], api_name="/replay")
+    assert live_app.studio.ledger.balance(user_id) == before
+    assert not list(live_app.studio.upload_root.rglob("*.png"))
 
 
 @pytest.mark.parametrize("op_id", ["instruct_edit", "inpaint", "outpaint"])
@@ -81,14 +120,14 @@ def test_flux2_klein_is_offered_through_the_api(client, photo, mask, op_id):
     kwargs = dict(OPERATIONS[op_id].examples, model="black-forest-labs/FLUX.2-klein-4B")
     if OPERATIONS[op_id].masked:
         kwargs["mask"] = handle_file(mask)
-    result, _seed, _run = client.predict(image=handle_file(photo), api_name=f"/{op_id}", **kwargs)
+    result, _seed, _run, _recipe = client.predict(image=handle_file(photo), api_name=f"/{op_id}", **kwargs)
     image = picture(result)
     assert (image.size, image.mode) == expected(op_id)
 
 
 def test_left_out_parameters_take_the_pages_defaults(client, photo):
     """The API and the page share each input's default: outpaint extends left and right by 25%."""
-    result, _seed, _run = client.predict(handle_file(photo), api_name="/outpaint")
+    result, _seed, _run, _recipe = client.predict(handle_file(photo), api_name="/outpaint")
     assert picture(result).size == (64 + 16 + 16, 48)
 
 
@@ -102,7 +141,7 @@ def test_an_inline_data_url_works_without_any_upload(live_app, client):
     from ui.views import image_data
 
     payload = image_data(samples.noise(64, 48), "inline.png")
-    result, _seed, _run = client.predict(payload, 2, api_name="/upscale")
+    result, _seed, _run, _recipe = client.predict(payload, 2, api_name="/upscale")
     assert picture(result).size == (128, 96)
 
 
