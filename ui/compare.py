@@ -59,6 +59,9 @@ STRINGS = {
         "compare.failed_cells": "{failed} of {cells} could not run and were not charged.",
         "compare.cancelled": "Cancelled. Nothing was charged.",
         "compare.no_picture": "Upload a picture here, or open one in the Studio tab first.",
+        "compare.source": "Compared: the Studio tab's current picture ({width}×{height}). "
+                          "Upload one above to compare that instead.",
+        "compare.no_source": "No picture yet: upload one above, or open one in the Studio tab.",
     },
     "sv": {
         "compare.tab": "Jämför",
@@ -82,11 +85,16 @@ STRINGS = {
         "compare.failed_cells": "{failed} av {cells} kunde inte köras och debiterades inte.",
         "compare.cancelled": "Avbrutet. Inget debiterades.",
         "compare.no_picture": "Ladda upp en bild här, eller öppna en i Studio-fliken först.",
+        "compare.source": "Jämförs: Studio-flikens aktuella bild ({width}×{height}). "
+                          "Ladda upp en ovan för att jämföra den i stället.",
+        "compare.no_source": "Ingen bild än: ladda upp en ovan, eller öppna en i Studio-fliken.",
     },
 }
 CSS = """
 #compare-grid .compare-grid { display: grid; gap: 0.75em;
-                              grid-template-columns: repeat(var(--columns), minmax(0, 1fr)); }
+                              grid-template-columns: repeat(var(--columns), minmax(0, 280px)); }
+#compare-source img { max-width: 100%; max-height: 160px; display: block; margin-bottom: 0.3em; }
+#compare-source { font-size: var(--text-sm); }
 #compare-grid figure { margin: 0; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4em; }
 #compare-grid img { width: 100%; height: auto; display: block; image-rendering: auto; }
 #compare-grid figcaption { font-size: var(--text-sm); line-height: 1.35; overflow-wrap: anywhere; }
@@ -214,6 +222,16 @@ class CompareHandlers:
             gr.update(visible=op.uses_seed),
         )
 
+    def source(self, request: gr.Request) -> str:
+        """What a compare without an upload runs on: the Studio tab's current picture, shown small."""
+        session = self.studio._session(request)
+        lang = language(request)
+        if session.current is None:
+            return html.escape(text("compare.no_source", lang))
+        image = session.current.image
+        said = html.escape(text("compare.source", lang, width=image.width, height=image.height))
+        return f'<img src="{to_data_url(fit_display(image, 320))}" alt="{said}"><span>{said}</span>'
+
     def price_label(self, operation: str, models: list[str] | None, steps: str, guidance: str, seeds: str,
                     request: gr.Request) -> dict:
         """'Run 6 · 24 credits': how many results and what they cost, before anything runs."""
@@ -265,12 +283,13 @@ def build_compare_tab(demo: gr.Blocks, handlers: CompareHandlers, device_queue: 
     private = {"api_visibility": "private"}
     offered = comparable()
     first = offered[0]
-    with gr.Tab(t("compare.tab"), id="compare", elem_id="compare-tab"):
+    with gr.Tab(t("compare.tab"), id="compare", elem_id="compare-tab") as tab:
         gr.Markdown(t("compare.intro"), elem_id="compare-intro")
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=240):
                 picture = gr.Image(label=t("compare.picture"), type="filepath", image_mode=None,
                                    sources=["upload", "clipboard"], height=220, elem_id="compare-picture")
+                source = gr.HTML(elem_id="compare-source")
             with gr.Column(scale=3):
                 operation = gr.Radio([(t(label_key(op.id)), op.id) for op in offered], value=first.id,
                                      label=t("compare.operation"), elem_id="compare-operation")
@@ -301,5 +320,6 @@ def build_compare_tab(demo: gr.Blocks, handlers: CompareHandlers, device_queue: 
         preprocess=False, show_progress_on=status, **private, **device_queue,
     ).then(None, js=stopped)
     stop.click(cancel, None, None, queue=False, **private)
+    tab.select(handlers.source, None, source, **private).then(handlers.price_label, lists, run, **private)
     demo.load(handlers.choose, operation, [models, prompt, steps, guidance, seeds], **private) \
         .then(handlers.price_label, lists, run, **private)
