@@ -244,11 +244,16 @@ class Ledger:
         """Charge a successful run its held credits."""
         return self._resolve(run_id, "captured", charge=True, source="run")
 
+    def settle(self, run_id: str, charge: int) -> bool:
+        """Charge `charge` of a hold and give the rest back, in one transaction: a compare held its whole price
+        once and is charged only for the results it delivered. Once; a second call changes nothing."""
+        return self._resolve(run_id, "captured" if charge else "released", charge=True, source="run", part=charge)
+
     def release(self, run_id: str, source: str = "run") -> bool:
         """Give a run's held credits back: it failed, was cancelled, refused or abandoned."""
         return self._resolve(run_id, "released", charge=False, source=source)
 
-    def _resolve(self, run_id: str, status: str, *, charge: bool, source: str) -> bool:
+    def _resolve(self, run_id: str, status: str, *, charge: bool, source: str, part: int | None = None) -> bool:
         """Move a hold from 'held' to its end state once; a second call changes nothing.
 
         A run's last step, after the model's seconds of work: if the database dropped the connection
@@ -256,15 +261,16 @@ class Ledger:
         fails too, the hold expires and the sweeper releases it.
         """
         try:
-            return self._resolve_once(run_id, status, charge=charge, source=source)
+            return self._resolve_once(run_id, status, charge=charge, source=source, part=part)
         except sa.exc.DBAPIError as exc:
             if not (isinstance(exc, sa.exc.OperationalError) or exc.connection_invalidated):
                 raise
             log.warning("%s of run %s failed (%s); trying once more", status, run_id, type(exc.orig).__name__)
         time.sleep(RESOLVE_RETRY_PAUSE_S)
-        return self._resolve_once(run_id, status, charge=charge, source=source)
+        return self._resolve_once(run_id, status, charge=charge, source=source, part=part)
 
-    def _resolve_once(self, run_id: str, status: str, *, charge: bool, source: str) -> bool:
+    def _resolve_once(self, run_id: str, status: str, *, charge: bool, source: str, part: int | None) -> bool:
+        """`part`: charge only this much of the hold (at most all of it) and release the rest, each an entry."""
         with self.engine.begin() as conn:
             h = credit_holds.c
             row = conn.execute(
@@ -273,9 +279,15 @@ class Ledger:
             ).first()
             if row is None:
                 return False
-            kind = "capture" if charge else "release"
-            return self.apply(conn, row.user_id, kind, amount=-row.amount if charge else 0, held=-row.amount,
-                              source=source, unique_key=f"{kind}:{run_id}", reference=run_id)
+            charged = (row.amount if part is None else min(max(part, 0), row.amount)) if charge else 0
+            done = True
+            if charged:
+                done = self.apply(conn, row.user_id, "capture", amount=-charged, held=-charged, source=source,
+                                  unique_key=f"capture:{run_id}", reference=run_id)
+            if row.amount - charged or not charged:
+                done = self.apply(conn, row.user_id, "release", held=-(row.amount - charged), source=source,
+                                  unique_key=f"release:{run_id}", reference=run_id) and done
+            return done
 
     def sweep(self) -> int:
         """Release holds past their expiry: their runs died with a process. Returns how many."""

@@ -13,21 +13,23 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from billing.ledger import Ledger
 from billing.moderation import Moderation
 from billing.prices import price
-from kernel.errors import RunFailed
+from kernel.errors import RunCancelled, RunFailed, UserError
 from pipelines.base import EditRequest
 from pipelines.inputs import PROMPT, InputContext
 from pipelines.registry import get_operation
 from pipelines.replay import replay
-from pipelines.service import EditResult, EditService, ProgressFn
+from pipelines.service import EditResult, EditService, Plan, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,29 @@ class PaidResult(EditResult):
     """An edit's result and what it was charged."""
 
     credits: int = 0
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One result of a compare: what was asked, and its result (with what it cost) or why there is none."""
+
+    request: EditRequest
+    result: PaidResult | None
+    error: Exception | None
+    credits: int
+
+
+@dataclass(frozen=True)
+class Compared:
+    """A compare's cells in grid order, what was held for them once and what was charged (the finished ones)."""
+
+    compare_id: str
+    cells: list[Cell]
+    held: int
+    credits: int
+
+
+T = TypeVar("T")
 
 
 class PaidRuns:
@@ -58,27 +83,85 @@ class PaidRuns:
     def run(self, request: EditRequest, user_id: int, *, on_progress: ProgressFn | None = None,
             cancel: threading.Event | None = None) -> PaidResult:
         run_id = uuid.uuid4().hex
-        try:
-            if self.gate is not None:
-                self.gate(user_id)
+        with self._database_sentence(run_id):
+            self._check_gate(user_id)
             with self.service.recorded(request, user_id, run_id) as attempt:
                 plan = attempt.plan = self.service.plan(request)  # the request can run; operation and model resolved
                 cost = price(self.settings, plan.op, request)
-                self.ledger.hold(user_id, run_id, cost)
-                try:
-                    if plan.op.takes(PROMPT.name):  # prompt-driven operations are screened
-                        self.moderation.check(request.prompt, user_id)
-                    result = self.service.execute(plan, run_id=run_id, on_progress=on_progress, cancel=cancel)
-                except BaseException:
-                    self._give_back(run_id)
-                    raise
-                self._charge(run_id)
-        except sa.exc.DBAPIError as exc:  # the policy check, the hold or the charge: nothing stays held or charged
-            log.error("run %s: the database failed: %s", run_id, type(exc.orig).__name__)
-            raise RunFailed(DATABASE_AWAY.format(run=run_id[:8])) from None
+
+                def work() -> tuple[EditResult, int]:
+                    return self.service.execute(plan, run_id=run_id, on_progress=on_progress, cancel=cancel), cost
+
+                result = self._held(user_id, run_id, cost, plan, work)
         if self.on_charged is not None:
             self.on_charged(plan.op.id, cost)
         return PaidResult(**vars(result), credits=cost)
+
+    def compare(self, requests: list[EditRequest], user_id: int, *, on_progress: ProgressFn | None = None,
+                cancel: threading.Event | None = None) -> Compared:
+        """Run a compare's cells (pipelines/compare.py) for one hold of their total price.
+
+        Every cell is planned before anything is held (one refused cell refuses the compare, nothing charged);
+        the hold is the sum of the cells' prices, so too few credits refuse it all with the number needed.
+        The cells run through the same service as single runs, one model's cells at a time and those
+        together (so identical-shape cells batch); Cancel stops every cell. The charge is what the finished
+        cells cost, the rest is released in the same transaction; when no cell finished nothing is charged.
+        """
+        compare_id = uuid.uuid4().hex
+        cancel = cancel or threading.Event()
+        with self._database_sentence(compare_id):
+            self._check_gate(user_id)
+            plans = [self.service.plan(request) for request in requests]
+            prices = [price(self.settings, plan.op, plan.request) for plan in plans]
+
+            def work() -> tuple[list[Cell], int]:
+                cells = self._run_cells(plans, prices, user_id, on_progress, cancel)
+                delivered = [cell for cell in cells if cell.result is not None]
+                if not delivered:  # nothing to show: the first cell's reason, and the hold goes back
+                    raise next((c.error for c in cells if isinstance(c.error, RunCancelled)), cells[0].error)
+                return cells, sum(cell.credits for cell in delivered)
+
+            cells = self._held(user_id, compare_id, sum(prices), plans[0], work)
+        charged = sum(cell.credits for cell in cells)
+        if self.on_charged is not None:
+            for cell in cells:
+                if cell.result is not None:
+                    self.on_charged(plans[0].op.id, cell.credits)
+        return Compared(compare_id, cells, held=sum(prices), credits=charged)
+
+    def _run_cells(self, plans: list[Plan], prices: list[int], user_id: int, on_progress: ProgressFn | None,
+                   cancel: threading.Event) -> list[Cell]:
+        """Each cell as its own recorded run; one model's cells at once (up to MAX_BATCH_SIZE), models in turn."""
+        report = on_progress or (lambda done, total, what: None)
+        cells: list[Cell | None] = [None] * len(plans)
+        finished = 0
+        lock = threading.Lock()
+
+        def one(index: int) -> None:
+            nonlocal finished
+            plan, run_id = plans[index], uuid.uuid4().hex
+            try:
+                if cancel.is_set():
+                    raise RunCancelled()
+                with self.service.recorded(plan.request, user_id, run_id) as attempt:
+                    attempt.plan = plan
+                    result = self.service.execute(plan, run_id=run_id, cancel=cancel)
+                cells[index] = Cell(plan.request, PaidResult(**vars(result), credits=prices[index]), None,
+                                    prices[index])
+            except (RunCancelled, RunFailed, UserError) as exc:
+                cells[index] = Cell(plan.request, None, exc, 0)
+            with lock:
+                finished += 1
+                report(finished, len(plans), "Comparing")
+
+        by_model: dict[str, list[int]] = {}
+        for index, plan in enumerate(plans):
+            by_model.setdefault(plan.model_id, []).append(index)
+        report(0, len(plans), "Comparing")
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.max_batch_size), thread_name_prefix="cell") as pool:
+            for indexes in by_model.values():
+                list(pool.map(one, indexes))
+        return [cell for cell in cells if cell is not None]
 
     def replay(self, recipe: Any, pictures: dict[str, Any] | list[Any], ctx: InputContext, user_id: int, *,
                operation: str | None = None, **run: Any) -> PaidResult:
@@ -86,12 +169,40 @@ class PaidRuns:
         refused (not JSON, another operation, a model not offered, values out of range) charges nothing."""
         return replay(lambda request: self.run(request, user_id, **run), recipe, pictures, ctx, operation=operation)
 
-    def _charge(self, run_id: str) -> None:
-        """Capture the hold. If the database stays away, releasing tells the two cases apart: released means
+    def _check_gate(self, user_id: int) -> None:
+        if self.gate is not None:
+            self.gate(user_id)
+
+    def _held(self, user_id: int, hold_id: str, cost: int, plan: Plan, work: Callable[[], tuple[T, int]]) -> T:
+        """The paid straight line: hold `cost`, screen the prompt, work, charge what the work says it delivered
+        (all of it for a single run); whatever goes wrong before the charge gives the hold back."""
+        self.ledger.hold(user_id, hold_id, cost)
+        try:
+            if plan.op.takes(PROMPT.name):  # prompt-driven operations are screened
+                self.moderation.check(plan.request.prompt, user_id)
+            outcome, charge = work()
+        except BaseException:
+            self._give_back(hold_id)
+            raise
+        self._charge(hold_id, None if charge == cost else charge)
+        return outcome
+
+    @contextmanager
+    def _database_sentence(self, run_id: str) -> Iterator[None]:
+        """The policy check, the hold or the charge failing on the database: a sentence, nothing held or charged."""
+        try:
+            yield
+        except sa.exc.DBAPIError as exc:
+            log.error("run %s: the database failed: %s", run_id, type(exc.orig).__name__)
+            raise RunFailed(DATABASE_AWAY.format(run=run_id[:8])) from None
+
+    def _charge(self, run_id: str, part: int | None = None) -> None:
+        """Capture the hold (`part`: only that much, the rest released). If the database stays away, releasing
+        tells the two cases apart: released means
         nothing was charged (the result is dropped, RunFailed); "not held any more" means the capture did
         commit and only its answer was lost, so the result is delivered."""
         try:
-            self.ledger.capture(run_id)
+            self.ledger.capture(run_id) if part is None else self.ledger.settle(run_id, part)
         except sa.exc.DBAPIError as exc:
             log.error("run %s: the charge failed: %s", run_id, type(exc.orig).__name__)
             if self._give_back(run_id) is not False:

@@ -4,6 +4,8 @@
     client = Client("http://127.0.0.1:7860/")
     result, seed, run_id, recipe = client.predict(handle_file("cat.png"), "make it snowy", api_name="/instruct_edit")
     again, *_ = client.predict(json.dumps(recipe), [handle_file("cat.png")], api_name="/replay")
+    sheet, grid, csv = client.predict(handle_file("cat.png"), "make it snowy", ["timbrooks/instruct-pix2pix"],
+                                      [10, 20], [], [1, 2], "instruct_edit", api_name="/compare")
 
 Each endpoint takes the operation's inputs (in the order the operation lists them, named as on
 the page) and returns the result as an inline PNG (`result["url"]` is a data: URL), its seed, the
@@ -24,9 +26,12 @@ import gradio as gr
 
 from kernel.errors import UserError
 from pipelines.base import Operation
-from pipelines.inputs import IMAGE, InputContext
-from pipelines.registry import OPERATIONS, inputs
+from pipelines.contact_sheet import contact_sheet, csv_text
+from pipelines.images import to_data_url
+from pipelines.inputs import IMAGE, MASK, PROMPT, InputContext
+from pipelines.registry import OPERATIONS, get_operation, inputs
 from ui.account import AccountHandlers
+from ui.compare import columns_of, compare_requests, run_compare
 from ui.controls import api_field
 from ui.handlers import run_edit, run_replay, user_error
 from ui.i18n import language
@@ -69,6 +74,18 @@ def add_api_endpoints(studio: Studio, account: AccountHandlers) -> None:
             [result, seed, run_id, recipe],
             api_name="replay",
             api_description=REPLAY_HELP,
+            preprocess=False,
+            postprocess=False,
+            concurrency_id="device",
+            concurrency_limit=settings.max_batch_size,
+        )
+        gr.Button(visible=False).click(
+            make_compare_endpoint(studio, account),
+            [fields["image"], fields["prompt"], gr.JSON(label="models"), gr.JSON(label="steps"),
+             gr.JSON(label="guidance"), gr.JSON(label="seeds"), gr.Textbox(label="operation"), fields["mask"]],
+            [gr.Image(label="contact_sheet"), gr.JSON(label="compare"), gr.Textbox(label="csv")],
+            api_name="compare",
+            api_description=COMPARE_HELP,
             preprocess=False,
             postprocess=False,
             concurrency_id="device",
@@ -141,6 +158,52 @@ def make_replay_endpoint(studio: Studio, account: AccountHandlers) -> Callable[.
 
     replay.__doc__ = REPLAY_HELP
     return replay
+
+
+COMPARE_HELP = ("One picture through up to 4 models × steps × guidance × seeds (lists; empty: the default), at most "
+                "16 results, for one hold of the total price; only the results delivered are charged. Returns the "
+                "contact sheet, {held, credits, cells: [{model, steps, guidance, seed, image, credits, run_id, "
+                "error, recipe}]} and a CSV of the parameters and measurements.")
+
+
+def make_compare_endpoint(studio: Studio, account: AccountHandlers) -> Callable[..., tuple]:
+    """`/compare(image, prompt, models, steps, guidance, seeds, operation, mask)` (ui/compare.py runs it)."""
+    settings, upload_root = studio.settings, studio.upload_root
+
+    def read_upload(payload: Any) -> bytes:
+        return take_upload(payload, upload_root, max_bytes=settings.max_upload_bytes)
+
+    def compare(image: Any, prompt: str | None = None, models: Any = None, steps: Any = None, guidance: Any = None,
+                seeds: Any = None, operation: str | None = None, mask: Any = None, request: gr.Request = None,
+                progress: gr.Progress = PROGRESS) -> tuple:
+        given = {IMAGE.name: image, PROMPT.name: prompt, MASK.name: mask}
+        try:
+            user = account.require_user(request)
+            lang = language(request)
+            op = _operation(operation or "instruct_edit", lang)
+            sweep = {"models": models, "steps": steps, "guidance": guidance, "seeds": seeds}
+            requests = compare_requests(op, given, sweep, InputContext(settings, read_upload), lang)
+        finally:
+            _discard([name for raw in given.values() for name in IMAGE.uploads(raw)], upload_root)
+        compared, tiles = run_compare(studio.paid_runs, requests, user.id, progress, lang=lang)
+        sheet = contact_sheet(requests[0].image, tiles, columns_of(requests), lang)
+        cells = [{"model": item.model_id, "model_name": item.model, "steps": item.steps, "guidance": item.guidance,
+                  "seed": item.seed, "image": to_data_url(item.image) if item.image is not None else None,
+                  "credits": item.credits, "run_id": item.run_id, "error": item.error, "recipe": item.recipe}
+                 for item in tiles]
+        summary = {"compare_id": compared.compare_id, "held": compared.held, "credits": compared.credits,
+                   "cells": cells}
+        return image_data(sheet, "compare.png"), summary, csv_text(tiles)
+
+    compare.__doc__ = COMPARE_HELP
+    return compare
+
+
+def _operation(operation: str, lang: str) -> Operation:
+    try:
+        return get_operation(operation)
+    except UserError as exc:
+        raise user_error(exc, lang) from None
 
 
 def discard_uploads(op: Operation, given: dict[str, Any], upload_root: Path) -> None:

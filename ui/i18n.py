@@ -29,7 +29,7 @@ MODULES = (
     "ui.studio", "ui.handlers", "ui.views", "ui.canvas", "ui.references", "ui.uploads", "ui.account", "ui.developers",
     "ui.gradio_texts",
     "ui.credits", "ui.messages", "ui.privacy", "ui.consent", "ui.my_data", "ui.admin",
-    "auth.pages", "auth.messages", "billing.routes", "policy.rights_routes",
+    "auth.pages", "auth.messages", "billing.routes", "policy.rights_routes", "ui.compare", "pipelines.compare",
 )
 
 

@@ -20,6 +20,8 @@ from ui.account import AccountHandlers, build_account_tab, build_signin_bar
 from ui.admin import AdminHandlers, build_admin_tab
 from ui.api import add_api_endpoints
 from ui.canvas import build_canvas
+from ui.compare import CSS as COMPARE_CSS
+from ui.compare import CompareHandlers, build_compare_tab
 from ui.consent import ConsentHandlers, build_consent_tab
 from ui.controls import page_control
 from ui.credits import CreditHandlers, build_credits_tab
@@ -138,7 +140,7 @@ body.studio-running #cancel { display: inline-flex !important; }  /* Gradio also
   #user-bar #sign-out { flex: 0 0 auto !important; width: auto !important; }
   #signed-in-as { overflow-wrap: anywhere; }
 }
-""" + REFERENCES_CSS + LANGUAGE_CSS
+""" + REFERENCES_CSS + COMPARE_CSS + LANGUAGE_CSS
 
 # Keys, a warning before leaving with unsaved work, and noticing a sign-in made in another tab.
 HEAD = """
@@ -277,6 +279,8 @@ def build_studio(studio: Studio) -> gr.Blocks:
                         examples = {op.id: gr.Button(t(f"op.{op.id}.example"), size="sm", elem_id=f"example-{op.id}")
                                     for op in OPERATIONS.values() if op.example is not None}
                     gr.Markdown(t("studio.shortcuts"), elem_id="shortcuts")
+            build_compare_tab(demo, CompareHandlers(studio, handlers), device_queue, (RUNNING_JS, STOPPED_JS),
+                              handlers.cancel)
             build_credits_tab(credits)
             account_tab = build_account_tab(account)
             build_my_data(MyDataHandlers(studio, account), account_tab)

@@ -18,7 +18,7 @@ from tests.ui.studio_page import TIMEOUT_MS, StudioPage
 from ui.i18n import text
 
 REPO = Path(__file__).resolve().parents[2]
-TABS = ("studio.tab", "credits.tab", "account.tab", "consent.tab", "privacy.tab", "privacy.terms_tab")
+TABS = ("studio.tab", "compare.tab", "credits.tab", "account.tab", "consent.tab", "privacy.tab", "privacy.terms_tab")
 SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 LOCALES = {"en": "en-US", "sv": "sv-SE"}
 
