@@ -25,7 +25,7 @@ from kernel.errors import RunFailed
 from pipelines.base import EditRequest
 from pipelines.inputs import PROMPT
 from pipelines.registry import get_operation
-from pipelines.service import EditResult, EditService, ProgressFn
+from pipelines.service import EditResult, EditService, Plan, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +62,30 @@ class PaidRuns:
             with self.service.recorded(request, user_id, run_id) as attempt:
                 plan = attempt.plan = self.service.plan(request)  # the request can run; operation and model resolved
                 cost = price(self.settings, plan.op, request)
-                self.ledger.hold(user_id, run_id, cost)
-                try:
-                    if plan.op.takes(PROMPT.name):  # prompt-driven operations are screened
-                        self.moderation.check(request.prompt, user_id)
+                if cost == 0:  # a free run (a selection): no hold, no ledger rows, still a usage row
                     result = self.service.execute(plan, run_id=run_id, on_progress=on_progress, cancel=cancel)
-                except BaseException:
-                    self._give_back(run_id)
-                    raise
-                self._charge(run_id)
+                else:
+                    result = self._paid(plan, request, user_id, run_id, cost, on_progress, cancel)
         except sa.exc.DBAPIError as exc:  # the policy check, the hold or the charge: nothing stays held or charged
             log.error("run %s: the database failed: %s", run_id, type(exc.orig).__name__)
             raise RunFailed(DATABASE_AWAY.format(run=run_id[:8])) from None
         if self.on_charged is not None:
             self.on_charged(plan.op.id, cost)
         return PaidResult(**vars(result), credits=cost)
+
+    def _paid(self, plan: Plan, request: EditRequest, user_id: int, run_id: str, cost: int,
+              on_progress: ProgressFn | None, cancel: threading.Event | None) -> EditResult:
+        """Hold, run, then charge; whatever goes wrong in between gives the hold back."""
+        self.ledger.hold(user_id, run_id, cost)
+        try:
+            if plan.op.takes(PROMPT.name):  # prompt-driven operations are screened
+                self.moderation.check(request.prompt, user_id)
+            result = self.service.execute(plan, run_id=run_id, on_progress=on_progress, cancel=cancel)
+        except BaseException:
+            self._give_back(run_id)
+            raise
+        self._charge(run_id)
+        return result
 
     def _charge(self, run_id: str) -> None:
         """Capture the hold. If the database stays away, releasing tells the two cases apart: released means

@@ -48,6 +48,7 @@ class EditResult:
     duration_ms: int
     model_id: str
     weights: str
+    notice: str | None = None  # a sentence to show with the result (Operation.notice)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ class EditService:
                 )
                 output = self._submit(job, model, run_id)
                 image = op.finish(prepared, output)
+                notice = op.notice(prepared, output)
             _stop_if(cancel)
             report(1, 1, "Done")
             return EditResult(
@@ -191,6 +193,7 @@ class EditService:
                 duration_ms=_ms_since(started),
                 model_id=plan.model_id,
                 weights=spec.weights,
+                notice=notice,
             )
         except (RunCancelled, RunFailed, UserError):
             raise

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from pipelines.segmenting import EmbeddingCache
+
 EVICTED = "To make room for other visitors, this tab's pictures were cleared from the server's memory. " \
           "Please upload your photo again."
 EXPIRED = "This tab's pictures were cleared after a while without use. Please upload your photo again."
@@ -61,6 +63,13 @@ class HistoryEntry:
     seed: int | None = None
     run_id: str | None = None
     placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # where its parent sits in it (fractions)
+    # The Select tool's image embeddings of this picture (pipelines/segmenting.py): kept with it, counted
+    # in the memory budget with it, dropped with it. Never on disk.
+    embeddings: EmbeddingCache = field(default_factory=EmbeddingCache, repr=False)
+
+    @property
+    def nbytes(self) -> int:
+        return picture_bytes(self.image) + self.embeddings.nbytes
 
 
 @dataclass(eq=False)
@@ -81,13 +90,29 @@ class StudioSession:
 
     @property
     def nbytes(self) -> int:
-        return sum(picture_bytes(entry.image) for entry in self.entries)
+        return sum(entry.nbytes for entry in self.entries)
 
     def start(self, image: Image.Image, label: str = "Original") -> None:
         """A new upload: the history starts over with the original (labelled in the visitor's language)."""
         self.entries = [HistoryEntry(image=image, label=label)]
         self.position = 0
         self._grew()
+
+    def embedded(self) -> None:
+        """An embedding was kept with one of this tab's pictures: memory grew, the budget is checked."""
+        self._grew()
+
+    def drop_embeddings(self, needed: float = float("inf"), keep: HistoryEntry | None = None) -> int:
+        """Forget the embeddings kept with this tab's pictures, oldest picture first, until `needed` bytes are
+        freed (all of them by default), never `keep`'s; the bytes freed."""
+        freed = 0
+        for entry in self.entries:
+            if freed >= needed:
+                break
+            if entry is not keep:
+                freed += entry.embeddings.nbytes
+                entry.embeddings.clear()
+        return freed
 
     def clear(self) -> None:
         self.entries, self.position = [], -1
@@ -259,6 +284,7 @@ class SessionStore:
                 for key in same_address[: max(0, len(same_address) - self.anonymous_per_address)]:
                     evicted |= self._evict(key, grown)
             if self.memory_bytes is not None:
+                self._drop_embeddings_over_budget(grown)
                 for token in [t for t, (_until, parked) in self._parked.items() if parked.entries]:
                     if sum(s.nbytes for s in self._all()) <= self.memory_bytes:
                         break
@@ -275,6 +301,16 @@ class SessionStore:
                     total, evicted = sum(s.nbytes for s in self._sessions.values()), True
         if evicted:
             release_memory()
+
+    def _drop_embeddings_over_budget(self, grown: StudioSession) -> None:
+        """Embeddings are the cheapest thing to lose (the next click remakes one): they go before any picture,
+        other tabs' first (least recently used first), then the grown tab's except its current picture's."""
+        total = sum(s.nbytes for s in self._all())
+        for session in [s for s in self._all() if s is not grown] + [grown]:
+            if total <= self.memory_bytes:
+                return
+            keep = grown.current if session is grown else None
+            total -= session.drop_embeddings(total - self.memory_bytes, keep=keep)
 
     def _evict(self, key: Key, keep: StudioSession) -> bool:
         session = self._sessions[key]

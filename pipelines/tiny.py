@@ -270,6 +270,36 @@ def _save_matting(folder: Path) -> None:
     save_tiny(folder)
 
 
+def _save_sam2(folder: Path) -> None:
+    """SAM 2's stand-in: sizes from transformers' own tests (tests/models/sam2), a 128 px square."""
+    import torch
+    from transformers import (
+        Sam2Config,
+        Sam2HieraDetConfig,
+        Sam2MaskDecoderConfig,
+        Sam2Model,
+        Sam2PromptEncoderConfig,
+        Sam2VisionConfig,
+    )
+
+    torch.manual_seed(0)
+    backbone = Sam2HieraDetConfig(
+        hidden_size=12, num_channels=3, image_size=128, patch_stride=4, patch_kernel_size=7, patch_padding=3,
+        blocks_per_stage=[1, 2, 7, 2], embed_dim_per_stage=[12, 24, 48, 96],
+    )
+    vision = Sam2VisionConfig(backbone_config=backbone, backbone_channel_list=[96, 48, 24, 12],
+                              backbone_feature_sizes=[[32, 32], [16, 16], [8, 8]], fpn_hidden_size=32)
+    prompts = Sam2PromptEncoderConfig(image_size=128, patch_size=16, mask_input_channels=8, hidden_size=32,
+                                      num_point_embeddings=4, hidden_act="gelu")
+    decoder = Sam2MaskDecoderConfig(hidden_size=32, hidden_act="relu", mlp_dim=64, num_hidden_layers=2,
+                                    num_attention_heads=4, attention_downsample_rate=2, num_multimask_outputs=3,
+                                    iou_head_depth=3, iou_head_hidden_dim=32)
+    config = Sam2Config(vision_config=vision, prompt_encoder_config=prompts, mask_decoder_config=decoder,
+                        memory_attention_hidden_size=32, memory_encoder_hidden_size=32,
+                        memory_encoder_output_channels=32, mask_downsampler_embed_dim=32, memory_fuser_embed_dim=32)
+    Sam2Model(config).save_pretrained(folder)
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "sd-pix2pix": _save_sd("StableDiffusionInstructPix2PixPipeline", 8),
     "sd-inpaint": _save_sd("StableDiffusionInpaintPipeline", 9),
@@ -280,6 +310,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "birefnet": _save_matting,
     "swin2sr-x2": _save_swin2sr(2),
     "swin2sr-x4": _save_swin2sr(4),
+    "sam2": _save_sam2,
 }
 
 
@@ -288,6 +319,7 @@ STANDS_IN_FOR = {
     "sd-pix2pix": "InstructPix2Pix", "sd-inpaint": "Stable Diffusion inpainting", "sd-img2img": "Stable Diffusion",
     "flux-kontext": "FLUX.1 Kontext", "flux2-klein": "FLUX.2 [klein]", "segformer": "SegFormer",
     "birefnet": "BiRefNet", "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
+    "sam2": "SAM 2",
 }
 
 

@@ -40,8 +40,9 @@ def test_the_api_has_a_field_for_every_input():
         assert set(_fields()) == set(registry.inputs())
 
 
-def test_the_six_operations_of_the_studio():
-    assert list(OPERATIONS) == ["instruct_edit", "inpaint", "outpaint", "restyle", "remove_background", "upscale"]
+def test_the_seven_operations_of_the_studio():
+    assert list(OPERATIONS) == ["instruct_edit", "inpaint", "outpaint", "restyle", "remove_background", "upscale",
+                                "select"]
     with pytest.raises(UserError, match="Unknown operation"):
         get_operation("sharpen")
 
