@@ -17,6 +17,7 @@ the 160 MB of a float mask.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -61,12 +62,15 @@ class EmbeddingCache:
     """A picture's embeddings, by model: kept with the picture (a tab's history entry), gone with it."""
 
     embeddings: dict[tuple[str, str], Embedding] = field(default_factory=dict)
+    on_put: Callable[[], None] | None = field(default=None, repr=False)  # its owner checks its memory budget
 
     def get(self, key: tuple[str, str]) -> Embedding | None:
         return self.embeddings.get(key)
 
     def put(self, key: tuple[str, str], embedding: Embedding) -> None:
         self.embeddings[key] = embedding
+        if self.on_put is not None:
+            self.on_put()
 
     def clear(self) -> None:
         self.embeddings.clear()

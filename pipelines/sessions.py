@@ -94,13 +94,14 @@ class StudioSession:
 
     def start(self, image: Image.Image, label: str = "Original") -> None:
         """A new upload: the history starts over with the original (labelled in the visitor's language)."""
-        self.entries = [HistoryEntry(image=image, label=label)]
+        self.entries = [self._kept(HistoryEntry(image=image, label=label))]
         self.position = 0
         self._grew()
 
-    def embedded(self) -> None:
-        """An embedding was kept with one of this tab's pictures: memory grew, the budget is checked."""
-        self._grew()
+    def _kept(self, entry: HistoryEntry) -> HistoryEntry:
+        """A picture of this tab: an embedding kept with it later counts against the memory budget at once."""
+        entry.embeddings.on_put = self._grew
+        return entry
 
     def drop_embeddings(self, needed: float = float("inf"), keep: HistoryEntry | None = None) -> int:
         """Forget the embeddings kept with this tab's pictures, oldest picture first, until `needed` bytes are
@@ -120,8 +121,8 @@ class StudioSession:
     def add(self, image: Image.Image, label: str, *, seed: int | None, run_id: str,
             placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)) -> HistoryEntry:
         """A result, made from the current entry, becomes the newest entry and the current one."""
-        entry = HistoryEntry(image=image, label=label, parent=self.current, seed=seed, run_id=run_id,
-                             placement=placement)
+        entry = self._kept(HistoryEntry(image=image, label=label, parent=self.current, seed=seed, run_id=run_id,
+                                        placement=placement))
         self.entries.append(entry)
         while len(self.entries) > self.max_history:
             self._remove(1)  # the oldest result goes; the original stays

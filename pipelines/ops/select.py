@@ -11,14 +11,14 @@ Free by default (price 0): selecting changes nothing by itself.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PIL import Image
 
 from kernel.errors import UserError
 from pipelines.base import EditRequest, Model, Operation, Prepared, StepFn
 from pipelines.images import flatten
-from pipelines.inputs import BOX, IMAGE, MODEL, POINTS, TEXT
+from pipelines.inputs import BOX, IMAGE, MODEL, POINTS, TEXT, InputContext
 
 if TYPE_CHECKING:
     from config import Settings
@@ -38,11 +38,20 @@ class Selection(NamedTuple):
     embedding: Embedding | None
 
 
-def select_request(image: Image.Image, *, points=None, box=None, text: str = "", model: str | None = None,
-                   embeddings: EmbeddingCache | None = None, **values) -> EditRequest:
-    """A select request for a picture the server already holds (a tab's), with that picture's embedding cache."""
+def select_request(image: Image.Image, *, points: Any = None, box: Any = None, text: str = "",
+                   model: str | None = None, embeddings: EmbeddingCache | None = None, **values: Any) -> EditRequest:
+    """A select request from parsed values (tests, benchmarks), optionally with the picture's embedding cache."""
     return EditRequest(Select.id, image, points=points, box=box, text=text, model=model, embeddings=embeddings,
                        **values)
+
+
+def tab_request(raw: dict[str, Any], ctx: InputContext, embeddings: EmbeddingCache) -> EditRequest:
+    """The page's Select tool: its raw values by input name (points and box as JSON text or lists, text,
+    refine, model) for the tab's picture in `ctx.picture`, with the embeddings kept with that picture
+    (`HistoryEntry.embeddings`), so only the first click on a picture runs the image encoder."""
+    request = Select().request_from(raw, ctx)
+    request.values["embeddings"] = embeddings
+    return request
 
 
 class Select(Operation):

@@ -15,7 +15,7 @@ from pipelines.base import EditRequest
 from pipelines.batcher import DeviceQueue
 from pipelines.inputs import BOX, POINTS, TEXT, InputContext
 from pipelines.models import ModelManager
-from pipelines.ops.select import select_request
+from pipelines.ops.select import select_request, tab_request
 from pipelines.registry import OPERATIONS
 from pipelines.segmenting import EmbeddingCache
 from pipelines.service import EditService
@@ -193,7 +193,6 @@ def test_a_tabs_embedding_counts_in_its_memory_and_goes_with_the_tab(service, ph
     session.start(photo)
     before = store.nbytes()
     service.run(select_request(photo, points=((5.0, 5.0, 1),), embeddings=session.current.embeddings))
-    session.embedded()
     assert store.nbytes() > before
     kept = weakref.ref(next(iter(session.current.embeddings.embeddings.values())))
     del session
@@ -205,3 +204,18 @@ def test_a_tabs_embedding_counts_in_its_memory_and_goes_with_the_tab(service, ph
 def test_the_contract_tests_see_select_like_every_operation():
     request = EditRequest("select", samples.noise(*SIZE), **OPERATIONS["select"].examples)
     assert request.points == [[32, 24, 1]]
+
+
+def test_the_pages_select_tool_sends_raw_values_and_the_tabs_picture_keeps_its_embedding(service, settings, photo,
+                                                                                         embeds):
+    store = SessionStore(max_history=5, idle_s=3600)
+    session = store.get("tab-1")
+    session.start(photo)
+    entry = session.current
+    ctx = InputContext(settings, read_upload=lambda raw: b"", picture=entry.image)
+    for clicks in ("[[10, 10, 1]]", [[10, 10, 1], [50, 30, 0]]):
+        result = service.run(tab_request({"points": clicks}, ctx, entry.embeddings))
+        assert (result.image.mode, result.image.size) == ("L", SIZE)
+    assert embeds == [SIZE] and store.nbytes() > photo.width * photo.height * 3
+    with pytest.raises(UserError, match="outside the picture"):
+        tab_request({"points": "[[200, 10, 1]]"}, ctx, entry.embeddings)

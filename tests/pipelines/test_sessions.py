@@ -129,7 +129,6 @@ def test_a_pictures_embedding_counts_in_the_budget_and_goes_before_any_picture()
     first = store.get("a")
     first.start(picture(3))
     first.current.embeddings.put(("sam", "segment_anything"), embedding(2))
-    first.embedded()
     assert store.nbytes() >= 5 * 2**20
     second = store.get("b")
     second.start(picture(3))  # 8 MB: over the 7.5 MB budget; the first tab's embedding goes, its picture stays
@@ -144,7 +143,7 @@ def test_a_tabs_embeddings_give_way_oldest_picture_first_and_its_pictures_stay()
     session.current.embeddings.put(("sam", "segment_anything"), embedding(2))
     session.add(picture(2), "edit 1", seed=1, run_id="run1")
     session.current.embeddings.put(("sam", "segment_anything"), embedding(1))
-    session.embedded()  # 7 MB: within
+    # 7 MB: within
     assert session.entries[0].embeddings.nbytes > 0
     session.add(picture(1), "edit 2", seed=2, run_id="run2")  # 8 MB: the oldest picture's embedding goes first
     assert session.entries[0].embeddings.nbytes == 0 and session.entries[1].embeddings.nbytes > 0
