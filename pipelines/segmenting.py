@@ -29,6 +29,7 @@ SAM3 = "sam3"
 SAM2_MEAN, SAM2_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # ImageNet's
 SAM3_MEAN, SAM3_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
 FOUND_SCORE = 0.5  # SAM 3: an object counts as found above this score
+TEXT_TOKENS = 32  # SAM 3 reads this many tokens of text
 
 
 class Segmenter(NamedTuple):
@@ -131,8 +132,34 @@ def decode(segmenter: Segmenter, embedding: Embedding, points: tuple | None, box
 
 
 def find(segmenter: Segmenter, embedding: Embedding, text: str, box: tuple | None) -> tuple[Image.Image, int]:
-    """SAM 3: every object the words name, as one mask, and how many were found."""
-    raise NotImplementedError("SAM 3 comes with the text side")
+    """SAM 3: every object the words name ("all the people"), as one mask, and how many were found.
+
+    With a box, only what lies inside it (SAM 3's own box prompt needs torchvision's roi_align, which is
+    not here: the box limits the found mask instead).
+    """
+    import torch
+
+    parameter = next(segmenter.model.parameters())
+    tokens = segmenter.tokenizer([text], return_tensors="pt", padding="max_length", max_length=TEXT_TOKENS,
+                                 truncation=True)
+    with torch.inference_mode():
+        out = segmenter.model(vision_embeds=embedding.features, input_ids=tokens.input_ids.to(parameter.device),
+                              attention_mask=tokens.attention_mask.to(parameter.device))
+    scores = out.pred_logits[0].float().sigmoid()
+    if out.presence_logits is not None:  # "is there any at all?", learned apart from where
+        scores = scores * out.presence_logits[0].float().sigmoid()
+    keep = scores > FOUND_SCORE
+    if not bool(keep.any()):
+        return Image.new("L", embedding.picture_size, 0), 0
+    union = out.pred_masks[0][keep].max(dim=0).values  # every object found, in one mask
+    mask = _to_picture(union, embedding.picture_size)
+    if box:
+        inside = Image.new("L", mask.size, 0)
+        inside.paste(255, tuple(round(edge) for edge in box))
+        mask = Image.fromarray(np.minimum(np.asarray(mask), np.asarray(inside)))
+        if mask.getbbox() is None:
+            return mask, 0
+    return mask, int(keep.sum())
 
 
 def _scale(segmenter: Segmenter, picture_size: tuple[int, int]) -> tuple[float, float]:

@@ -300,6 +300,45 @@ def _save_sam2(folder: Path) -> None:
     Sam2Model(config).save_pretrained(folder)
 
 
+def _save_sam3(folder: Path) -> None:
+    """SAM 3's stand-in: sizes from transformers' own tests (tests/models/sam3) at a 112 px square, and a
+    CLIP tokenizer built in memory (SAM 3's text side is CLIP's), saved beside the model."""
+    import torch
+    from transformers import Sam3Model
+    from transformers.models.sam3.configuration_sam3 import (
+        Sam3Config,
+        Sam3DETRDecoderConfig,
+        Sam3DETREncoderConfig,
+        Sam3GeometryEncoderConfig,
+        Sam3MaskDecoderConfig,
+        Sam3VisionConfig,
+        Sam3ViTConfig,
+    )
+
+    torch.manual_seed(0)
+    backbone = Sam3ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                             num_channels=3, image_size=112, patch_size=14, window_size=4, global_attn_indexes=[0, 1])
+    text = dict(vocab_size=1000, hidden_size=32, intermediate_size=64, projection_dim=32, num_hidden_layers=2,
+                num_attention_heads=4, max_position_embeddings=32, hidden_act="gelu", bos_token_id=0, eos_token_id=1,
+                pad_token_id=1)
+    config = Sam3Config(
+        vision_config=Sam3VisionConfig(backbone_config=backbone, fpn_hidden_size=32, scale_factors=[2.0, 1.0]),
+        text_config=text,
+        geometry_encoder_config=Sam3GeometryEncoderConfig(hidden_size=32, num_layers=1, num_attention_heads=4,
+                                                          intermediate_size=64, mask_fuser_hidden_size=32,
+                                                          mask_fuser_num_layers=1),
+        detr_encoder_config=Sam3DETREncoderConfig(hidden_size=32, num_layers=1, num_attention_heads=4,
+                                                  intermediate_size=64),
+        detr_decoder_config=Sam3DETRDecoderConfig(hidden_size=32, num_layers=1, num_queries=5, num_attention_heads=4,
+                                                  intermediate_size=64),
+        mask_decoder_config=Sam3MaskDecoderConfig(hidden_size=32, num_upsampling_stages=2),
+    )
+    Sam3Model(config).save_pretrained(folder)
+    tokenizer = _clip_tokenizer()
+    tokenizer.model_max_length = 32  # SAM 3 reads 32 tokens
+    tokenizer.save_pretrained(folder)
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "sd-pix2pix": _save_sd("StableDiffusionInstructPix2PixPipeline", 8),
     "sd-inpaint": _save_sd("StableDiffusionInpaintPipeline", 9),
@@ -311,6 +350,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "swin2sr-x2": _save_swin2sr(2),
     "swin2sr-x4": _save_swin2sr(4),
     "sam2": _save_sam2,
+    "sam3": _save_sam3,
 }
 
 
@@ -319,7 +359,7 @@ STANDS_IN_FOR = {
     "sd-pix2pix": "InstructPix2Pix", "sd-inpaint": "Stable Diffusion inpainting", "sd-img2img": "Stable Diffusion",
     "flux-kontext": "FLUX.1 Kontext", "flux2-klein": "FLUX.2 [klein]", "segformer": "SegFormer",
     "birefnet": "BiRefNet", "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
-    "sam2": "SAM 2",
+    "sam2": "SAM 2", "sam3": "SAM 3",
 }
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pipelines.segmenting import Embedding, EmbeddingCache
 
 SAM2_SMALL = "facebook/sam2.1-hiera-small"
+SAM3 = "facebook/sam3"
 
 
 class Selection(NamedTuple):
@@ -78,6 +79,8 @@ class Select(Operation):
     models = (
         Model(SAM2_SMALL, tiny="sam2", name="SAM 2.1 small", licence="Apache-2.0", speed="fast",
               kind="segment_anything"),
+        # The SAM License (Meta, 2025-11-19) allows commercial use (with attribution and trade-control terms).
+        Model(SAM3, tiny="sam3", name="SAM 3", licence="SAM License", speed="medium", kind="segment_anything"),
     )
     model_kind = "segment_anything"
     price = 0

@@ -101,6 +101,47 @@ def test_a_picture_with_transparency_is_selected_like_any_other(service):
     assert (result.image.mode, result.image.size) == ("L", SIZE)
 
 
+# ------------------------------------------------------------------ words (SAM 3)
+
+
+def test_words_run_sam3_and_give_a_mask_the_size_of_the_picture(service, photo):
+    result = service.run(select_request(photo, text="the sky"))
+    assert result.model_id == "facebook/sam3" and result.weights == "tiny"
+    assert (result.image.mode, result.image.size) == ("L", SIZE)
+    assert set(np.unique(np.asarray(result.image))) <= {0, 255}
+
+
+def test_words_that_match_nothing_give_an_empty_mask_and_a_sentence_not_an_error(service, photo, monkeypatch):
+    monkeypatch.setattr(segmenting, "FOUND_SCORE", 1.0)  # no score reaches it: nothing is found
+    result = service.run(select_request(photo, text="a purple elephant"))
+    assert result.image.getbbox() is None and result.image.size == SIZE
+    assert result.notice == "Nothing matching \u201ca purple elephant\u201d was found in the picture."
+
+
+def test_words_with_a_box_select_only_inside_the_box(service, photo, monkeypatch):
+    monkeypatch.setattr(segmenting, "FOUND_SCORE", 0.0)  # every candidate counts as found
+    result = service.run(select_request(photo, text="everything", box=(10, 10, 40, 30)))
+    pixels = np.asarray(result.image)
+    outside = pixels.copy()
+    outside[10:30, 10:40] = 0
+    assert not outside.any()
+
+
+def test_each_phrase_on_the_same_picture_reuses_its_embedding(service, photo, embeds):
+    cache = EmbeddingCache()
+    for words in ("the sky", "all the people", "the dog"):
+        service.run(select_request(photo, text=words, embeddings=cache))
+    service.run(select_request(photo, points=((10.0, 10.0, 1),), embeddings=cache))  # SAM 2: its own embedding
+    assert embeds == [SIZE, SIZE] and len(cache.embeddings) == 2
+
+
+def test_a_model_that_cannot_do_what_is_asked_says_so(service, photo):
+    with pytest.raises(UserError, match=r"SAM 2\.1 small selects by clicks and boxes, not by words"):
+        service.run(select_request(photo, text="the sky", model="facebook/sam2.1-hiera-small"))
+    with pytest.raises(UserError, match="SAM 3 selects by words, not by clicks"):
+        service.run(select_request(photo, points=((1.0, 1.0, 1),), model="facebook/sam3"))
+
+
 # ------------------------------------------------------------------ bad input: a sentence, nothing run
 
 
