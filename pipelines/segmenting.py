@@ -38,6 +38,7 @@ class Segmenter(NamedTuple):
     model: Any  # Sam2Model or Sam3Model
     family: str  # SAM2 (clicks, boxes) or SAM3 (words, with an optional box)
     size: int  # the square side the picture is resized to
+    matte: Any = None  # pipelines.edges.LazyMatte: the edge refiner, loaded on first use
     tokenizer: Any = None  # SAM 3's text side
 
     @property
