@@ -176,6 +176,8 @@ class PaidRuns:
     def _held(self, user_id: int, hold_id: str, cost: int, plan: Plan, work: Callable[[], tuple[T, int]]) -> T:
         """The paid straight line: hold `cost`, screen the prompt, work, charge what the work says it delivered
         (all of it for a single run); whatever goes wrong before the charge gives the hold back."""
+        if cost == 0:  # a free run (a selection): no hold and no ledger rows; its usage row is still written
+            return work()[0]
         self.ledger.hold(user_id, hold_id, cost)
         try:
             if plan.op.takes(PROMPT.name):  # prompt-driven operations are screened

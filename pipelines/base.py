@@ -11,7 +11,7 @@ in pipelines/registry.py:
     model_kind    which loader loads them (pipelines/loaders.py), unless a Model names its own kind;
                   pipeline_class for diffusers
     price         credits per run unless PRICES says otherwise
-    capabilities  masked, batchable, uses_seed, prompt_required, output_mode, output_size(), placement()
+    capabilities  masked, batchable, uses_seed, prompt_required, output_mode, in_menu, output_size(), placement()
     examples      arguments for a call that works (the contract tests and the API docs use them)
     example       a picture and inputs that show it at its best (the page's "Try an example")
 
@@ -21,6 +21,7 @@ The four steps:
     forward(model, batch, step)  the model work for one or more prepared items (on the device); it reads
                                  only each item's seed, model_input and shared (ZeroGPU sends just those)
     finish(prepared, output)     restore the input's size and framing
+    notice(prepared, output)     optionally, a sentence to show with the result ("nothing was found")
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ class Operation(ABC):
     prompt_required: ClassVar[bool] = False
     output_mode: ClassVar[str | None] = None  # None: the input's mode (RGB, or RGBA when it had transparency)
     compares_to_input: ClassVar[bool] = True  # False: measuring what changed makes no sense (texts "not_compared")
+    in_menu: ClassVar[bool] = True  # False: a tool the page offers its own way (Select), not an edit in the menu
     examples: ClassVar[dict[str, Any]] = {}
     example: ClassVar[Example | None] = None  # the page's "Try an example" for it (pipelines/examples.py)
 
@@ -278,6 +280,10 @@ class Operation(ABC):
 
     @abstractmethod
     def finish(self, prepared: Prepared, output: Image.Image) -> Image.Image: ...
+
+    def notice(self, prepared: Prepared, output: Any) -> str | None:
+        """A sentence to show beside a result that is not what the visitor may expect (nothing was found)."""
+        return None
 
 
 def _comma_list(value: str | None) -> list[str]:

@@ -18,6 +18,8 @@ input, so the page has one control per name and shows it for the operations that
 from __future__ import annotations
 
 import io
+import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -380,6 +382,15 @@ class Number(Input):
 
 
 @dataclass(eq=False, repr=False)
+class Pixels(Number):
+    """A distance in picture pixels that a tool of the page's own sets (so no page control of its own)."""
+
+    kind: ClassVar[str] = "pixels"
+    whole: bool = True
+    on_page: bool = False
+
+
+@dataclass(eq=False, repr=False)
 class Choice(Input):
     """One of a few values, shown as a row of buttons."""
 
@@ -446,6 +457,188 @@ class Choices(Input):
         return ui.gr.CheckboxGroup(list(self.options), value=list(self.default), label=self.name)
 
 
+# ------------------------------------------------------------------ where on the picture
+
+MAX_POINTS = 100  # clicks in one selection; more is no selection a person makes by hand
+
+
+def _json_list(raw: Any) -> Any:
+    """A list from the API: a JSON text ("[[10, 20, 1]]") or the list itself; None when left out."""
+    if raw is None or raw == "" or raw == []:
+        return None
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw  # not JSON: the caller's check says what was wrong
+    return raw
+
+
+def _number(value: Any) -> float | None:
+    """A finite number, or None (True/False and texts are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+@dataclass(eq=False, repr=False)
+class Points(Input):
+    """Clicks on the picture, in picture pixels: [[x, y, label], ...], label 1 = include, 0 = exclude.
+
+    Not a page control: the page's Select tool sends them. `[x, y]` means include.
+    """
+
+    kind: ClassVar[str] = "points"
+    name: str = "points"
+    on_page: bool = False
+    texts: Texts = field(default_factory=lambda: {
+        "en": {"label": "Points",
+               "malformed": "Points must be a list of [x, y, label] (label 1 to include, 0 to exclude), "
+                            "for example [[120, 80, 1]].",
+               "too_many": "{count} points is too many; at most {limit} can be used at once.",
+               "outside": "Point {number} ({x}, {y}) is outside the picture ({width} × {height} pixels)."},
+        "sv": {"label": "Punkter",
+               "malformed": "Punkterna ska vara en lista av [x, y, etikett] (etikett 1 tar med, 0 utesluter), "
+                            "till exempel [[120, 80, 1]].",
+               "too_many": "{count} punkter är för många; högst {limit} kan användas på en gång.",
+               "outside": "Punkt {number} ({x}, {y}) ligger utanför bilden ({width} × {height} pixlar)."},
+    })
+
+    def parse(self, raw: Any, ctx: InputContext) -> tuple[tuple[float, float, int], ...] | None:
+        value = _json_list(raw)
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple) or not value:
+            raise UserError(self.text("malformed"))
+        if len(value) > MAX_POINTS:
+            raise UserError(self.text("too_many", count=f"{len(value):,}", limit=MAX_POINTS))
+        points = []
+        for item in value:
+            if not isinstance(item, list | tuple) or len(item) not in (2, 3):
+                raise UserError(self.text("malformed"))
+            x, y = _number(item[0]), _number(item[1])
+            label = item[2] if len(item) == 3 else 1
+            if x is None or y is None or isinstance(label, bool) or label not in (0, 1):
+                raise UserError(self.text("malformed"))
+            points.append((x, y, int(label)))
+        if ctx.picture is not None:
+            self.inside(points, ctx.picture.size)
+        return tuple(points)
+
+    def inside(self, points: Sequence[tuple[float, float, int]], size: tuple[int, int]) -> None:
+        """Refuse a point off the picture (the page never sends one: a stale click on another picture)."""
+        width, height = size
+        for number, (x, y, _label) in enumerate(points, start=1):
+            if not (0 <= x <= width and 0 <= y <= height):
+                raise UserError(self.text("outside", number=number, x=f"{x:g}", y=f"{y:g}", width=width,
+                                          height=height))
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.JSON(label=self.name)
+
+
+@dataclass(eq=False, repr=False)
+class Box(Input):
+    """A rectangle on the picture, in picture pixels: [x0, y0, x1, y1]. Corners may come in any order
+    (a drag up and to the left); a box reaching past the picture is cut at its edges."""
+
+    kind: ClassVar[str] = "box"
+    name: str = "box"
+    on_page: bool = False
+    texts: Texts = field(default_factory=lambda: {
+        "en": {"label": "Box",
+               "malformed": "A box must be four numbers [x0, y0, x1, y1] in picture pixels, "
+                            "for example [10, 20, 200, 160].",
+               "empty": "The box has no area inside the picture: drag a rectangle over what to select."},
+        "sv": {"label": "Ruta",
+               "malformed": "En ruta ska vara fyra tal [x0, y0, x1, y1] i bildpixlar, till exempel [10, 20, 200, 160].",
+               "empty": "Rutan har ingen yta inom bilden: dra en rektangel över det som ska väljas."},
+    })
+
+    def parse(self, raw: Any, ctx: InputContext) -> tuple[float, float, float, float] | None:
+        value = _json_list(raw)
+        if value is None:
+            return None
+        if isinstance(value, list | tuple) and len(value) == 1 and isinstance(value[0], list | tuple):
+            value = value[0]  # [[x0, y0, x1, y1]]: one box, as SAM's own examples write it
+        numbers = [_number(item) for item in value] if isinstance(value, list | tuple) else []
+        if len(numbers) != 4 or any(number is None for number in numbers):
+            raise UserError(self.text("malformed"))
+        x0, y0, x1, y1 = numbers
+        box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        return self.clipped(box, ctx.picture.size) if ctx.picture is not None else box
+
+    def clipped(self, box: tuple[float, float, float, float], size: tuple[int, int]) -> tuple[float, ...]:
+        """The part of the box on the picture; a box with no area there is refused."""
+        width, height = size
+        x0, y0, x1, y1 = box
+        x0, x1 = max(0.0, min(x0, width)), max(0.0, min(x1, width))
+        y0, y1 = max(0.0, min(y0, height)), max(0.0, min(y1, height))
+        if x1 - x0 < 1 or y1 - y0 < 1:
+            raise UserError(self.text("empty"))
+        return (x0, y0, x1, y1)
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.JSON(label=self.name)
+
+
+MAX_PHRASE_CHARS = 200  # a name for what to select ("all the people"), not a paragraph
+
+
+@dataclass(eq=False, repr=False)
+class Phrase(Input):
+    """What to select, named in a few words ("the sky"). Not a page control: the Select tool has its own box."""
+
+    kind: ClassVar[str] = "phrase"
+    name: str = "text"
+    default: str = ""
+    on_page: bool = False
+    texts: Texts = field(default_factory=lambda: {
+        "en": {"label": "What to select",
+               "too_long": "The text is {length} characters long; name what to select in at most {limit}."},
+        "sv": {"label": "Vad som ska väljas",
+               "too_long": "Texten är {length} tecken lång; beskriv det som ska väljas med högst {limit}."},
+    })
+
+    def parse(self, raw: Any, ctx: InputContext) -> str:
+        return "" if raw is None else " ".join(str(raw).split())
+
+    def check(self, value: Any, settings: Settings) -> None:
+        if len(value or "") > MAX_PHRASE_CHARS:
+            raise UserError(self.text("too_long", length=f"{len(value):,}", limit=MAX_PHRASE_CHARS))
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.Textbox(label=self.name)
+
+
+@dataclass(eq=False, repr=False)
+class Switch(Input):
+    """On or off; the API may send true/false, 1/0 or "true"/"false"."""
+
+    kind: ClassVar[str] = "switch"
+    name: str = "switch"
+    default: bool = False
+    on_page: bool = True
+    texts: Texts = field(default_factory=dict)  # "label", "not_a_switch"
+
+    def parse(self, raw: Any, ctx: InputContext) -> bool:
+        if raw is None or raw == "":
+            return self.default
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, int | float) and raw in (0, 1):
+            return bool(raw)
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+            return raw.strip().lower() in ("true", "1", "yes", "on")
+        raise UserError(self.text("not_a_switch"))
+
+    def control(self, ui: Any, label: Any, *, visible: bool) -> Any:
+        return ui.gr.Checkbox(value=self.default, label=label, visible=visible, elem_id=self.name)
+
+    def api_field(self, ui: Any) -> Any:
+        return ui.gr.Checkbox(value=self.default, label=self.name)
+
+
 # ------------------------------------------------------------------ the inputs operations share
 
 IMAGE = Picture()
@@ -465,6 +658,26 @@ STEPS = Number(
     texts={"en": {"label": "Steps (empty: the model's default)", "range": "Steps must be between 1 and 150."},
            "sv": {"label": "Steg (tomt: modellens standardvärde)",
                   "range": "Antalet steg måste vara mellan 1 och 150."}},
+)
+POINTS = Points()  # where to select (the Select tool's clicks)
+BOX = Box()
+TEXT = Phrase()
+GROW = Pixels(
+    name="grow", minimum=-200, maximum=200, default=0,
+    texts={"en": {"label": "Grow (pixels; negative shrinks)",
+                  "range": "Grow must be a whole number of pixels between -200 and 200."},
+           "sv": {"label": "Väx (pixlar; negativt krymper)",
+                  "range": "Växten måste vara ett heltal pixlar mellan -200 och 200."}},
+)
+INVERT = Switch(
+    name="invert", on_page=False,
+    texts={"en": {"label": "Invert", "not_a_switch": "Invert must be true or false."},
+           "sv": {"label": "Invertera", "not_a_switch": "Invertera måste vara sant eller falskt."}},
+)
+REFINE = Switch(
+    name="refine", on_page=False,
+    texts={"en": {"label": "Refine edges (hair, fur)", "not_a_switch": "Refine must be true or false."},
+           "sv": {"label": "Förfina kanter (hår, päls)", "not_a_switch": "Förfina måste vara sant eller falskt."}},
 )
 GUIDANCE = Number(
     name="guidance", minimum=0, maximum=30, advanced=True,

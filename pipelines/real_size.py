@@ -7,7 +7,7 @@ from it with random weights and saves the pipeline like tiny.py does, so it load
 
   depth="full"     the real model, layer for layer (a GPU benchmark's stand-in);
   depth="reduced"  only the depth cut (layers per block, transformer and text-encoder layers,
-                   Swin2SR blocks per stage); every width, channel count, head count, vocabulary
+                   Swin2SR and Hiera blocks per stage); every width, channel count, head count, vocabulary
                    and scaling factor stays real, so shapes, dtypes, pipeline class, latent and
                    mask channels, VAE scaling and size multiples are the real model's (CPU, CI).
 
@@ -47,6 +47,7 @@ REAL_IDS: dict[str, str] = {
     "caidas/swin2SR-classical-sr-x4-64": "swin2sr-x4",
     "black-forest-labs/FLUX.2-klein-4B": "flux2-klein-4b",
     "Qwen/Qwen-Image-Edit-2511": "qwen-image-edit-2511",
+    "facebook/sam2.1-hiera-small": "sam2.1-hiera-small",
 }
 # Models the operations offer that have no config here, and why.
 NOT_DESCRIBED: dict[str, str] = {
@@ -55,6 +56,7 @@ NOT_DESCRIBED: dict[str, str] = {
     "Qwen/Qwen-Image-Edit-2511+Lightning-4steps": "Qwen-Image-Edit-2511's architecture (qwen-image-edit-2511) "
                                                   "with a LoRA fused into its weights: no shape changes",
     "Qwen/Qwen-Image-Edit-2511+Lightning-8steps": "likewise",
+    "facebook/sam3": "no config written yet (Sam3Model: ViT-L image encoder at 1008 px, CLIP text encoder, DETR)",
 }
 
 # How "reduced" cuts depth, per class: only the number of layers or blocks changes.
@@ -95,6 +97,11 @@ def component_config(cls: str, config: dict[str, Any], depth: Depth) -> dict[str
         config["depths"] = [1] * len(config["depths"])
     if cls == "Qwen2_5_VLForConditionalGeneration":  # one vision block as well
         config["vision_config"] = {**config["vision_config"], "depth": 1}
+    if cls == "Sam2Model":  # every Hiera stage kept, one block in each, and in the third (where the real model
+        # has its global-attention blocks) a second one that is global: a stage's first block pools, never global
+        backbone = dict(config["vision_config"]["backbone_config"])
+        backbone.update(blocks_per_stage=[1, 1, 2, 1], global_attention_blocks=[3])
+        config["vision_config"] = {**config["vision_config"], "backbone_config": backbone}
     return config
 
 
@@ -172,7 +179,7 @@ def facts(name: str, depth: Depth = "full") -> dict[str, Any]:
             denoiser_in_channels=components[denoiser]["config"]["in_channels"],
             size_multiple=math.lcm(8, stride * (2 if patchified else 1)),
         )
-    else:
+    elif "upscale" in components["model"]["config"]:
         result["upscale"] = components["model"]["config"]["upscale"]
     return result
 
@@ -213,7 +220,8 @@ def instantiate(name: str, *, depth: Depth, dtype: Any = None, device: str = "cp
 def _save(name: str, folder: Path, depth: Depth, dtype: Any, device: str) -> None:
     made = instantiate(name, depth=depth, dtype=dtype, device=device)
     for part in made if isinstance(made, tuple) else (made,):
-        part.save_pretrained(folder)
+        if part is not None:  # a model whose processor is made elsewhere (SAM 2: pipelines/segmenting.py)
+            part.save_pretrained(folder)
     if not isinstance(made, tuple):
         from pipelines.processors import save_as_stock
 

@@ -23,6 +23,7 @@ from pipelines.ops.instruct_edit import InstructEdit
 from pipelines.ops.outpaint import Outpaint
 from pipelines.ops.remove_background import RemoveBackground
 from pipelines.ops.restyle import Restyle
+from pipelines.ops.select import Select
 from pipelines.ops.upscale import Upscale
 
 if TYPE_CHECKING:
@@ -161,5 +162,6 @@ def _named(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-for _operation in (InstructEdit(), Inpaint(), Outpaint(), Restyle(), RemoveBackground(), Upscale(), Compose()):
+for _operation in (InstructEdit(), Inpaint(), Outpaint(), Restyle(), RemoveBackground(), Upscale(), Compose(),
+                   Select()):
     register(_operation)

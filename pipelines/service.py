@@ -62,6 +62,7 @@ class EditResult:
     def measurements(self) -> dict[str, Any]:
         """Time, speed, memory, what changed outside the edit, CLIP direction (EditService.measure): in the recipe."""
         return self.recipe.get("measurements", {})
+    notice: str | None = None  # a sentence to show with the result (Operation.notice)
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ class EditService:
                 seed = seed if op.uses_seed else None
                 wall_ms = _ms_since(started)
                 recipe = make_recipe(op, request, model, prepared, seed, image, run_id)
+                notice = op.notice(prepared, output)
             _stop_if(cancel)
             recipe["measurements"] = self.measure(op, request, model.spec, prepared, image, wall_ms)
             report(1, 1, "Done")
@@ -216,6 +218,7 @@ class EditService:
                 weights=spec.weights,
                 recipe=recipe,
                 placement=op.placement(request),
+                notice=notice,
             )
         except (RunCancelled, RunFailed, UserError):
             raise

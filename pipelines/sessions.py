@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from pipelines.segmenting import EmbeddingCache
+
 EVICTED = "To make room for other visitors, this tab's pictures were cleared from the server's memory. " \
           "Please upload your photo again."
 EXPIRED = "This tab's pictures were cleared after a while without use. Please upload your photo again."
@@ -62,6 +64,13 @@ class HistoryEntry:
     run_id: str | None = None
     placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # where its parent sits in it (fractions)
     recipe: dict | None = None  # how it was made (pipelines/recipes.py): in this tab's memory only, never stored
+    # The Select tool's image embeddings of this picture (pipelines/segmenting.py): kept with it, counted
+    # in the memory budget with it, dropped with it. Never on disk.
+    embeddings: EmbeddingCache = field(default_factory=EmbeddingCache, repr=False)
+
+    @property
+    def nbytes(self) -> int:
+        return picture_bytes(self.image) + self.embeddings.nbytes
 
 
 @dataclass(eq=False)
@@ -87,13 +96,30 @@ class StudioSession:
 
     @property
     def nbytes(self) -> int:
-        return sum(picture_bytes(image) for image in [*(entry.image for entry in self.entries), *self.references])
+        return sum(entry.nbytes for entry in self.entries) + sum(picture_bytes(image) for image in self.references)
 
     def start(self, image: Image.Image, label: str = "Original") -> None:
         """A new upload: the history starts over with the original (labelled in the visitor's language)."""
-        self.entries = [HistoryEntry(image=image, label=label)]
+        self.entries = [self._kept(HistoryEntry(image=image, label=label))]
         self.position = 0
         self._grew()
+
+    def _kept(self, entry: HistoryEntry) -> HistoryEntry:
+        """A picture of this tab: an embedding kept with it later counts against the memory budget at once."""
+        entry.embeddings.on_put = self._grew
+        return entry
+
+    def drop_embeddings(self, needed: float = float("inf"), keep: HistoryEntry | None = None) -> int:
+        """Forget the embeddings kept with this tab's pictures, oldest picture first, until `needed` bytes are
+        freed (all of them by default), never `keep`'s; the bytes freed."""
+        freed = 0
+        for entry in self.entries:
+            if freed >= needed:
+                break
+            if entry is not keep:
+                freed += entry.embeddings.nbytes
+                entry.embeddings.clear()
+        return freed
 
     def clear(self) -> None:
         self.entries, self.position, self.references = [], -1, []
@@ -113,8 +139,8 @@ class StudioSession:
             placement: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
             recipe: dict | None = None) -> HistoryEntry:
         """A result, made from the current entry, becomes the newest entry and the current one."""
-        entry = HistoryEntry(image=image, label=label, parent=self.current, seed=seed, run_id=run_id,
-                             placement=placement, recipe=recipe)
+        entry = self._kept(HistoryEntry(image=image, label=label, parent=self.current, seed=seed, run_id=run_id,
+                                        placement=placement, recipe=recipe))
         self.entries.append(entry)
         while len(self.entries) > self.max_history:
             self._remove(1)  # the oldest result goes; the original stays
@@ -278,6 +304,7 @@ class SessionStore:
                 for key in same_address[: max(0, len(same_address) - self.anonymous_per_address)]:
                     evicted |= self._evict(key, grown)
             if self.memory_bytes is not None:
+                self._drop_embeddings_over_budget(grown)
                 for token in [t for t, (_until, parked) in self._parked.items() if parked.holds_pictures]:
                     if sum(s.nbytes for s in self._all()) <= self.memory_bytes:
                         break
@@ -294,6 +321,16 @@ class SessionStore:
                     total, evicted = sum(s.nbytes for s in self._sessions.values()), True
         if evicted:
             release_memory()
+
+    def _drop_embeddings_over_budget(self, grown: StudioSession) -> None:
+        """Embeddings are the cheapest thing to lose (the next click remakes one): they go before any picture,
+        other tabs' first (least recently used first), then the grown tab's except its current picture's."""
+        total = sum(s.nbytes for s in self._all())
+        for session in [s for s in self._all() if s is not grown] + [grown]:
+            if total <= self.memory_bytes:
+                return
+            keep = grown.current if session is grown else None
+            total -= session.drop_embeddings(total - self.memory_bytes, keep=keep)
 
     def _evict(self, key: Key, keep: StudioSession) -> bool:
         session = self._sessions[key]

@@ -400,6 +400,88 @@ def _save_matting(folder: Path) -> None:
     save_tiny(folder)
 
 
+def _save_sam2(folder: Path) -> None:
+    """SAM 2's stand-in: sizes from transformers' own tests (tests/models/sam2), a 128 px square."""
+    import torch
+    from transformers import (
+        Sam2Config,
+        Sam2HieraDetConfig,
+        Sam2MaskDecoderConfig,
+        Sam2Model,
+        Sam2PromptEncoderConfig,
+        Sam2VisionConfig,
+    )
+
+    torch.manual_seed(0)
+    backbone = Sam2HieraDetConfig(
+        hidden_size=12, num_channels=3, image_size=128, patch_stride=4, patch_kernel_size=7, patch_padding=3,
+        blocks_per_stage=[1, 2, 7, 2], embed_dim_per_stage=[12, 24, 48, 96],
+    )
+    vision = Sam2VisionConfig(backbone_config=backbone, backbone_channel_list=[96, 48, 24, 12],
+                              backbone_feature_sizes=[[32, 32], [16, 16], [8, 8]], fpn_hidden_size=32)
+    prompts = Sam2PromptEncoderConfig(image_size=128, patch_size=16, mask_input_channels=8, hidden_size=32,
+                                      num_point_embeddings=4, hidden_act="gelu")
+    decoder = Sam2MaskDecoderConfig(hidden_size=32, hidden_act="relu", mlp_dim=64, num_hidden_layers=2,
+                                    num_attention_heads=4, attention_downsample_rate=2, num_multimask_outputs=3,
+                                    iou_head_depth=3, iou_head_hidden_dim=32)
+    config = Sam2Config(vision_config=vision, prompt_encoder_config=prompts, mask_decoder_config=decoder,
+                        memory_attention_hidden_size=32, memory_encoder_hidden_size=32,
+                        memory_encoder_output_channels=32, mask_downsampler_embed_dim=32, memory_fuser_embed_dim=32)
+    Sam2Model(config).save_pretrained(folder)
+
+
+def _save_sam3(folder: Path) -> None:
+    """SAM 3's stand-in: sizes from transformers' own tests (tests/models/sam3) at a 112 px square, and a
+    CLIP tokenizer built in memory (SAM 3's text side is CLIP's), saved beside the model."""
+    import torch
+    from transformers import Sam3Model
+    from transformers.models.sam3.configuration_sam3 import (
+        Sam3Config,
+        Sam3DETRDecoderConfig,
+        Sam3DETREncoderConfig,
+        Sam3GeometryEncoderConfig,
+        Sam3MaskDecoderConfig,
+        Sam3VisionConfig,
+        Sam3ViTConfig,
+    )
+
+    torch.manual_seed(0)
+    backbone = Sam3ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                             num_channels=3, image_size=112, patch_size=14, window_size=4, global_attn_indexes=[0, 1])
+    text = dict(vocab_size=1000, hidden_size=32, intermediate_size=64, projection_dim=32, num_hidden_layers=2,
+                num_attention_heads=4, max_position_embeddings=32, hidden_act="gelu", bos_token_id=0, eos_token_id=1,
+                pad_token_id=1)
+    config = Sam3Config(
+        vision_config=Sam3VisionConfig(backbone_config=backbone, fpn_hidden_size=32, scale_factors=[2.0, 1.0]),
+        text_config=text,
+        geometry_encoder_config=Sam3GeometryEncoderConfig(hidden_size=32, num_layers=1, num_attention_heads=4,
+                                                          intermediate_size=64, mask_fuser_hidden_size=32,
+                                                          mask_fuser_num_layers=1),
+        detr_encoder_config=Sam3DETREncoderConfig(hidden_size=32, num_layers=1, num_attention_heads=4,
+                                                  intermediate_size=64),
+        detr_decoder_config=Sam3DETRDecoderConfig(hidden_size=32, num_layers=1, num_queries=5, num_attention_heads=4,
+                                                  intermediate_size=64),
+        mask_decoder_config=Sam3MaskDecoderConfig(hidden_size=32, num_upsampling_stages=2),
+    )
+    Sam3Model(config).save_pretrained(folder)
+    tokenizer = _clip_tokenizer()
+    tokenizer.model_max_length = 32  # SAM 3 reads 32 tokens
+    tokenizer.save_pretrained(folder)
+
+
+def _save_vitmatte(folder: Path) -> None:
+    """ViTMatte's stand-in (the Select tool's edge refiner): a VitDet backbone as in transformers' own tests."""
+    import torch
+    from transformers import VitDetConfig, VitMatteConfig, VitMatteForImageMatting
+
+    torch.manual_seed(0)
+    backbone = VitDetConfig(image_size=32, patch_size=16, num_channels=4, num_hidden_layers=2, num_attention_heads=2,
+                            hidden_size=8, hidden_act="gelu", out_features=["stage1"])
+    config = VitMatteConfig(backbone_config=backbone, hidden_size=8, fusion_hidden_sizes=[32, 16, 8, 8],
+                            convstream_hidden_sizes=[8, 16, 16])
+    VitMatteForImageMatting(config).save_pretrained(folder)
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "sd-pix2pix": _save_sd("StableDiffusionInstructPix2PixPipeline", 8),
     "sd-inpaint": _save_sd("StableDiffusionInpaintPipeline", 9),
@@ -412,6 +494,9 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "swin2sr-x2": _save_swin2sr(2),
     "swin2sr-x4": _save_swin2sr(4),
     "clip": _save_clip,
+    "sam2": _save_sam2,
+    "sam3": _save_sam3,
+    "vitmatte": _save_vitmatte,
 }
 
 
@@ -422,6 +507,7 @@ STANDS_IN_FOR = {
     "segformer": "SegFormer",
     "birefnet": "BiRefNet", "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
     "clip": "CLIP",
+    "sam2": "SAM 2", "sam3": "SAM 3", "vitmatte": "ViTMatte",
 }
 
 

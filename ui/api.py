@@ -34,7 +34,7 @@ from ui.account import AccountHandlers
 from ui.compare import columns_of, compare_requests, run_compare
 from ui.controls import api_field
 from ui.handlers import run_edit, run_replay, user_error
-from ui.i18n import language
+from ui.i18n import language, localize
 from ui.uploads import delete_upload, take_upload
 from ui.views import image_data
 
@@ -118,6 +118,8 @@ def make_endpoint(op: Operation, studio: Studio, account: AccountHandlers) -> Ca
         finally:
             discard_uploads(op, given, upload_root)  # read or refused, no upload stays behind
         outcome = run_edit(studio.paid_runs, edit, user.id, progress, lang=lang)
+        if outcome.notice:  # a result to read with care ("nothing was found": an empty mask)
+            gr.Info(localize(outcome.notice, lang))
         return image_data(outcome.image, f"{op.id}.png"), outcome.seed, outcome.run_id, outcome.recipe
 
     parameters = [

@@ -248,7 +248,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
                     download = gr.HTML(elem_id="download")
                 with gr.Column(scale=2, elem_id="controls-column"):
                     operation = gr.Radio(
-                        [(t(label_key(op.id)), op.id) for op in OPERATIONS.values()], value=first.id,
+                        [(t(label_key(op.id)), op.id) for op in OPERATIONS.values() if op.in_menu], value=first.id,
                         label=t("studio.what"), elem_id="operation",
                     )
                     op_help = gr.Markdown(t(f"op.{first.id}.help"), elem_id="operation-help")

@@ -170,3 +170,21 @@ def test_over_the_api_a_failed_run_says_nothing_was_charged(live_app, monkeypatc
     with pytest.raises(Exception, match="No credits were charged"):
         client.predict(handle_file(str(photo)), 2, api_name="/upscale")
     assert live_app.studio.ledger.balance(user.id).available == 10
+
+
+def test_a_free_operation_holds_nothing_and_writes_no_ledger_row_but_is_counted(studio, user):
+    """Select costs 0 credits: no hold, no capture of 0, no entry in the visitor's history; a usage row as any run."""
+    before = studio.ledger.history(user.id)
+    request = EditRequest("select", samples.noise(64, 48), points=((10.0, 10.0, 1),))
+    result = studio.paid_runs.run(request, user.id)
+    assert result.credits == 0 and result.image.mode == "L"
+    assert available(studio, user) == 20 and studio.ledger.balance(user.id).reserved == 0
+    assert studio.ledger.history(user.id) == before
+    assert studio.service.usage.recent(1)[0]["run_id"] == result.run_id
+
+
+def test_a_refused_free_run_leaves_no_trace_in_the_ledger(studio, user):
+    before = studio.ledger.history(user.id)
+    with pytest.raises(UserError, match="outside the picture"):
+        studio.paid_runs.run(EditRequest("select", samples.noise(64, 48), points=((99.0, 1.0, 1),)), user.id)
+    assert studio.ledger.history(user.id) == before and available(studio, user) == 20

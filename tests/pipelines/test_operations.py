@@ -48,6 +48,7 @@ def request_for(op_id: str, seed: int | None = 5, **overrides) -> EditRequest:
         scale=2 if "scale" in op.inputs else None,
         directions=("right",) if "directions" in op.inputs else (),
         amount=25 if "amount" in op.inputs else None,
+        points=((20.0, 12.0, 1),) if "points" in op.inputs else None,
     )
     values.update(overrides)
     return EditRequest(**values)
@@ -62,7 +63,7 @@ def test_output_is_a_picture_of_the_right_size_and_mode(service, op_id):
     result = service.run(request_for(op_id))
     assert isinstance(result.image, Image.Image)
     assert result.image.size == EXPECTED_SIZE.get(op_id, SIZE)
-    assert result.image.mode == ("RGBA" if op_id == "remove_background" else "RGB")
+    assert result.image.mode == (OPERATIONS[op_id].output_mode or "RGB")
     assert not result.image.info
     assert len(result.run_id) == 32 and result.weights == "tiny"
     assert last_usage(service)["status"] == "ok" and last_usage(service)["run_id"] == result.run_id

@@ -42,7 +42,7 @@ def test_the_api_has_a_field_for_every_input():
 
 def test_the_seven_operations_of_the_studio():
     assert list(OPERATIONS) == ["instruct_edit", "inpaint", "outpaint", "restyle", "remove_background", "upscale",
-                                "compose"]
+                                "compose", "select"]
     with pytest.raises(UserError, match="Unknown operation"):
         get_operation("sharpen")
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 
 from PIL import Image
 
+from pipelines.segmenting import Embedding
 from pipelines.sessions import SessionStore, StudioSession, Visitor
 from tests import samples
 
@@ -112,3 +115,48 @@ def test_anonymous_tabs_are_capped_per_address_and_kept_briefly(monkeypatch):
     later = time.monotonic() + 61
     monkeypatch.setattr(time, "monotonic", lambda: later)
     assert store.get("t2", Visitor(None, "10.0.0.1")).current is None  # anonymous: gone after a minute
+
+
+def embedding(megabytes: float) -> Embedding:
+    """What the Select tool keeps with a picture (pipelines/segmenting.py): tensors of about this size."""
+    import torch
+
+    return Embedding.of([torch.zeros(int(megabytes * 2**20 / 4))], (16, 16))
+
+
+def test_a_pictures_embedding_counts_in_the_budget_and_goes_before_any_picture():
+    store = SessionStore(max_history=5, idle_s=3600, memory_bytes=int(7.5 * 2**20))
+    first = store.get("a")
+    first.start(picture(3))
+    first.current.embeddings.put(("sam", "segment_anything"), embedding(2))
+    assert store.nbytes() >= 5 * 2**20
+    second = store.get("b")
+    second.start(picture(3))  # 8 MB: over the 7.5 MB budget; the first tab's embedding goes, its picture stays
+    assert first.current is not None and first.current.embeddings.nbytes == 0
+    assert store.nbytes() <= 7.5 * 2**20
+
+
+def test_a_tabs_embeddings_give_way_oldest_picture_first_and_its_pictures_stay():
+    store = SessionStore(max_history=5, idle_s=3600, memory_bytes=int(7.5 * 2**20))
+    session = store.get("a")
+    session.start(picture(2))
+    session.current.embeddings.put(("sam", "segment_anything"), embedding(2))
+    session.add(picture(2), "edit 1", seed=1, run_id="run1")
+    session.current.embeddings.put(("sam", "segment_anything"), embedding(1))
+    # 7 MB: within
+    assert session.entries[0].embeddings.nbytes > 0
+    session.add(picture(1), "edit 2", seed=2, run_id="run2")  # 8 MB: the oldest picture's embedding goes first
+    assert session.entries[0].embeddings.nbytes == 0 and session.entries[1].embeddings.nbytes > 0
+    assert len(session.entries) == 3
+
+
+def test_closing_a_tab_drops_the_embeddings_kept_with_its_pictures():
+    store = SessionStore(max_history=5, idle_s=3600)
+    session = store.get("tab-1")
+    session.start(picture(0.1))
+    session.current.embeddings.put(("sam", "segment_anything"), embedding(0.5))
+    kept = weakref.ref(session.current.embeddings.get(("sam", "segment_anything")))
+    del session
+    store.drop("tab-1")
+    gc.collect()
+    assert len(store) == 0 and store.nbytes() == 0 and kept() is None

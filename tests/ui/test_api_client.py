@@ -181,9 +181,17 @@ def test_bad_uploads_get_a_clear_error_and_the_app_stays_healthy(live_app, clien
         ("upscale", dict(scale=3), "2 or by 4"),
         ("outpaint", dict(directions=["sideways"]), "Unknown direction"),
         ("instruct_edit", dict(prompt="ok", steps=0), "Steps"),
+        ("select", dict(), "Click on the picture, drag a box or name what to select"),
+        ("select", dict(points=[[64.5, 10, 1]]), "outside the picture"),
+        ("select", dict(points=[[1, 1, 1]] * 1000), "1,000 points is too many"),
+        ("select", dict(points="[[1, 2, 7]]"), "for example"),
+        ("select", dict(box=[10, 10, 10, 40]), "no area inside the picture"),
+        ("select", dict(box=[1, 2, 3]), "four numbers"),
+        ("select", dict(text="x" * 10_000), "10,000 characters"),
     ],
     ids=["empty-instruction", "100k-instruction", "unknown-model", "no-mask", "strength", "scale", "direction",
-         "steps"],
+         "steps", "select-nothing", "point-outside", "1000-points", "bad-label", "flat-box", "three-corners",
+         "10k-words"],
 )
 def test_bad_parameters_get_a_clear_error(client, photo, op_id, kwargs, message):
     with pytest.raises(Exception, match=message):
