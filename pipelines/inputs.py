@@ -28,7 +28,7 @@ from PIL import Image
 
 from kernel.errors import UserError
 from kernel.language import DEFAULT, translate
-from pipelines.images import bytes_from_data_url, decode_image, sniff_format
+from pipelines.images import bytes_from_data_url, decode_image, mask_from_image, sniff_format
 
 if TYPE_CHECKING:
     from config import Settings
@@ -224,9 +224,15 @@ class Mask(Input):
     on_page: bool = False  # painted on the canvas itself (ui/canvas.py)
     texts: Texts = field(default_factory=lambda: {
         "en": {"label": "Mask", "unreadable": "The painted mask could not be read. Please paint it again.",
-               "too_large": "The painted mask is too large."},
+               "too_large": "The painted mask is too large.",
+               "size": "The mask is {mask} but the picture is {picture}; they must be the same size.",
+               "empty_region": "The mask is empty. Select or paint the area to change, "
+                               "or clear the mask to change the whole picture."},
         "sv": {"label": "Mask", "unreadable": "Den målade masken gick inte att läsa. Måla den igen.",
-               "too_large": "Den målade masken är för stor."},
+               "too_large": "Den målade masken är för stor.",
+               "size": "Masken är {mask} men bilden är {picture}; de måste vara lika stora.",
+               "empty_region": "Masken är tom. Markera eller måla området som ska ändras, "
+                               "eller rensa masken för att ändra hela bilden."},
     })
 
     def parse(self, raw: Any, ctx: InputContext) -> Image.Image | None:
@@ -255,6 +261,21 @@ class Mask(Input):
         mask = alpha.point(lambda v: 255 if v > 127 else 0)
         size = ctx.picture.size if ctx.picture is not None else mask.size
         return mask if mask.size == size else mask.resize(size, Image.Resampling.NEAREST)
+
+    def region(self, mask: Image.Image | None, size: tuple[int, int]) -> Image.Image | None:
+        """An optional area to limit an edit to, as a binary "L" mask; None: the whole picture.
+
+        For the edits that change the whole picture unless given an area (restyle, background removal):
+        a mask of another size, or one with nothing in it, is refused rather than read as "everywhere".
+        """
+        if mask is None:
+            return None
+        if mask.size != size:
+            raise UserError(self.text("size", mask="×".join(map(str, mask.size)), picture="×".join(map(str, size))))
+        binary = mask_from_image(mask)
+        if binary.getextrema()[1] == 0:
+            raise UserError(self.text("empty_region"))
+        return binary
 
     def uploads(self, raw: Any) -> list[str]:
         return _file_paths(raw)

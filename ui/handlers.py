@@ -23,9 +23,11 @@ from pipelines.base import EditRequest, Operation
 from pipelines.examples import mask_data_url
 from pipelines.examples import picture as example_picture
 from pipelines.inputs import IMAGE, IMAGES, MASK, MODEL, PROMPT, InputContext
+from pipelines.mask_edits import MAX_STEP, grown, inverted
+from pipelines.ops.select import Select, tab_request
 from pipelines.registry import get_operation
 from pipelines.service import ProgressFn
-from pipelines.sessions import StudioSession, Visitor
+from pipelines.sessions import HistoryEntry, StudioSession, Visitor
 from ui import views
 from ui.account import AccountHandlers
 from ui.i18n import language, localize, t, text, text_count
@@ -210,8 +212,7 @@ class StudioHandlers:
         page = self.page
         entry = session.current
         return {
-            page.canvas: gr.update(value=views.canvas_value(entry, paint=get_operation(operation).masked),
-                                   visible=entry is not None),
+            page.canvas: gr.update(value=self._canvas(entry, operation), visible=entry is not None),
             page.photo: gr.update(value=None, visible=entry is None),
             page.upload_message: "",
             page.history_tools: gr.update(visible=entry is not None),
@@ -223,6 +224,15 @@ class StudioHandlers:
             page.redo: gr.update(interactive=0 <= session.position < len(session.entries) - 1),
             **page.references.first_view(session),
         }
+
+    def _canvas(self, entry: HistoryEntry | None, operation: str) -> dict:
+        """The canvas's value: the picture, and the brush and Select tool for the operations that take a mask."""
+        return views.canvas_value(entry, paint=get_operation(operation).masked, words=self._words_offered())
+
+    def _words_offered(self) -> bool:
+        """Is a model that selects by words (SAM 3) offered here? Else the Select tool has no words box."""
+        select = registry.OPERATIONS.get(Select.id)
+        return select is not None and any(Select.reads_words(model) for model in select.model_choices(self.settings))
 
     def _context(self, session: StudioSession) -> InputContext:
         picture = session.current.image if session.current is not None else None
@@ -351,7 +361,7 @@ class StudioHandlers:
             for name, value in example.values.items():
                 updates[self.page.controls[name]] = gr.update(value=value)
             if example.mask_box is not None:
-                canvas = views.canvas_value(session.current, paint=True) | {"mask": mask_data_url(example)}
+                canvas = self._canvas(session.current, op.id) | {"mask": mask_data_url(example)}
                 updates[self.page.canvas] = gr.update(value=canvas, visible=True)
             return updates
 
@@ -393,7 +403,7 @@ class StudioHandlers:
         updates = self.choose_operation(operation, language(request))
         painted = canvas if isinstance(canvas, dict) else {}
         entry = self._session(request).current
-        value = views.canvas_value(entry, paint=get_operation(operation).masked) | {"mask": painted.get("mask")}
+        value = self._canvas(entry, operation) | {"mask": painted.get("mask")}
         updates[self.page.canvas] = gr.update(value=value, visible=entry is not None)
         return updates
 
@@ -509,6 +519,63 @@ class StudioHandlers:
 
     def cancel(self, request: gr.Request) -> None:
         self._session(request).cancel()
+
+    # --- the Select tool (ui/canvas.py)
+
+    def selection(self, event: gr.EventData, request: gr.Request) -> dict[str, Any]:
+        """The canvas's Select tool asks (the event's data, see ui/canvas.py): a mask from the clicks and box of
+        the selection being made, or from words; or the painted mask inverted, grown or shrunk.
+
+        The answer: {"n": the question's number, "layer": the new mask as the canvas draws it, "say": a
+        sentence (words that found nothing), or "say" and "error": why nothing was selected}. Selecting is
+        free: a click that fails charges nothing, and nothing of it is kept but the picture's embedding.
+        """
+        ask = getattr(event, "_data", None)
+        ask = ask if isinstance(ask, dict) else {}
+        lang = language(request)
+        answer: dict[str, Any] = {"n": ask.get("n")}
+        try:
+            mask, notice = self._selected(ask, request, lang)
+        except gr.Error as error:
+            return answer | {"say": error.message, "error": True}
+        return answer | {"layer": views.mask_layer(mask), "say": localize(notice, lang) if notice else ""}
+
+    def _selected(self, ask: dict[str, Any], request: gr.Request, lang: str) -> tuple[Image.Image, str | None]:
+        entry = self._session(request).current
+        if entry is None:
+            raise gr.Error(text("handlers.no_photo", lang), print_exception=False)
+        action = ask.get("action")
+        ctx = InputContext(self.settings, self._read_upload, entry.image)
+        try:
+            if action in ("select", "words"):
+                user = self.account.require_user(request)
+                if action == "words" and not str(ask.get("text") or "").strip():
+                    raise gr.Error(text("canvas.no_words", lang), print_exception=False)
+                raw = {"text": ask.get("text")} if action == "words" else {"points": ask.get("points"),
+                                                                             "box": ask.get("box")}
+                outcome = run_edit(self.paid_runs, tab_request(raw, ctx, entry.embeddings), user.id, gr.Progress(),
+                                   lang=lang)
+                return outcome.image, outcome.notice
+            if action in ("invert", "grow", "shrink"):
+                mask = MASK.parse({"mask": ask.get("mask")}, ctx) or Image.new("L", entry.image.size, 0)
+                if action == "invert":
+                    return inverted(mask), None
+                by = self._step(ask.get("by"), lang)
+                return grown(mask, by if action == "grow" else -by), None
+        except UserError as exc:
+            raise user_error(exc, lang) from None
+        raise gr.Error(text("canvas.unknown", lang), print_exception=False)
+
+    @staticmethod
+    def _step(raw: Any, lang: str) -> int:
+        """How many of the picture's pixels to grow or shrink by: a whole number from 1 to MAX_STEP."""
+        try:
+            number = float(str(raw).strip())
+        except ValueError:
+            number = 0.0
+        if not (number.is_integer() and 1 <= number <= MAX_STEP):
+            raise gr.Error(text("canvas.by_range", lang, limit=MAX_STEP), print_exception=False)
+        return int(number)
 
     # --- history
 

@@ -19,7 +19,7 @@ from pipelines.registry import OPERATIONS
 from ui.account import AccountHandlers, build_account_tab, build_signin_bar
 from ui.admin import AdminHandlers, build_admin_tab
 from ui.api import add_api_endpoints
-from ui.canvas import build_canvas
+from ui.canvas import build_canvas, build_selection_answer
 from ui.compare import CSS as COMPARE_CSS
 from ui.compare import CompareHandlers, build_compare_tab
 from ui.consent import ConsentHandlers, build_consent_tab
@@ -236,6 +236,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
                     )
                     upload_message = gr.Markdown(elem_id="upload-message")
                     canvas = build_canvas(visible=False, elem_id="canvas")
+                    selection_answer = build_selection_answer()
                     with gr.Row(elem_id="history-tools", visible=False) as history_tools:
                         undo = gr.Button(t("studio.undo"), size="sm", interactive=False, elem_id="undo")
                         redo = gr.Button(t("studio.redo"), size="sm", interactive=False, elem_id="redo")
@@ -333,6 +334,9 @@ def build_studio(studio: Studio) -> gr.Blocks:
             control.change(handlers.run_label, every_input, run, **private)
         page.remember_on(handlers.remember, every_input)
         operation.change(handlers.choose, [operation, canvas], [*chosen, canvas], postprocess=False, **private)
+        # the canvas's Select tool: clicks, a box or words in, a mask layer (or a sentence) out; free and quick
+        canvas.selection(handlers.selection, None, selection_answer, postprocess=False, show_progress="hidden",
+                         **private)
         running = run.click(None, js=RUNNING_JS)
         running.then(handlers.run, every_input, [*view, status, message, balance], postprocess=False,
                      show_progress_on=status, **private, **device_queue).then(None, js=STOPPED_JS)

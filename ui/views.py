@@ -71,8 +71,9 @@ def image_data(image: Image.Image, name: str) -> dict[str, Any]:
     }
 
 
-def canvas_value(entry: HistoryEntry | None, *, paint: bool) -> dict[str, Any]:
-    """The canvas (ui/canvas.py): the current picture, and the one before it with where it sits, for Compare."""
+def canvas_value(entry: HistoryEntry | None, *, paint: bool, words: bool = False) -> dict[str, Any]:
+    """The canvas (ui/canvas.py): the current picture, and the one before it with where it sits, for Compare;
+    its true size (the Select tool's clicks are sent in its pixels) and whether it may be selected by words."""
     if entry is None:
         return {"image": None, "before": None, "placement": None, "paint": False, "mask": None}
     before = entry.parent.image if entry.parent is not None else None
@@ -82,7 +83,21 @@ def canvas_value(entry: HistoryEntry | None, *, paint: bool) -> dict[str, Any]:
         "placement": list(entry.placement),
         "paint": paint,
         "mask": None,
+        "size": list(entry.image.size),
+        "words": words,
     }
+
+
+MASK_RGB = (255, 48, 48)  # the brush's colour (ui/canvas.py): a selection and a stroke are one mask
+
+
+def mask_layer(mask: Image.Image) -> str:
+    """A selection as the canvas draws it: the brush's colour where selected, clear elsewhere, at the size the
+    canvas shows the picture (a PNG of mostly one colour: small)."""
+    alpha = fit_display(mask.convert("L")).point(lambda v: 255 if v > 127 else 0)
+    layer = Image.new("RGBA", alpha.size, (*MASK_RGB, 0))
+    layer.putalpha(alpha)
+    return to_data_url(layer)
 
 
 def fit_display(image: Image.Image, max_side: int = DISPLAY_MAX_SIDE) -> Image.Image:
