@@ -54,11 +54,13 @@ def save_as_stock(folder: Path) -> None:
     real model folder does, so it loads like one."""
     index_file = folder / "model_index.json"
     index = json.loads(index_file.read_text())
-    for name, entry in index.items():
-        if isinstance(entry, list) and entry[1:] == ["ImageOnlyQwen2VLProcessor"]:
-            index[name] = STOCK
-            config_file = folder / name / "processor_config.json"
-            config = json.loads(config_file.read_text())
-            config["processor_class"] = STOCK[1]
-            config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    index_file.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    renamed = [name for name, entry in index.items()
+               if isinstance(entry, list) and entry[1:] == ["ImageOnlyQwen2VLProcessor"]]
+    for name in renamed:
+        index[name] = STOCK
+        config_file = folder / name / "processor_config.json"
+        config = json.loads(config_file.read_text())
+        config["processor_class"] = STOCK[1]
+        config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if renamed:
+        index_file.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -22,13 +24,17 @@ PIPELINE = {"instruct_edit": "Flux2KleinPipeline", "inpaint": "Flux2KleinInpaint
             "outpaint": "Flux2KleinInpaintPipeline"}
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory, tiny_models) -> EditService:
-    data = tmp_path_factory.mktemp("klein")
+def cpu_service(data: Path, tiny_models: Path) -> EditService:
+    """An EditService on the CPU with demo weights and its own usage database in `data`."""
     settings = make_settings(data, tiny_models, device="cpu")
     engine = create_engine(f"sqlite:///{data / 'usage.db'}")
     migrate(engine)
     return EditService(settings, ModelManager(settings), DeviceQueue(4), UsageLog(engine))
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, tiny_models) -> EditService:
+    return cpu_service(tmp_path_factory.mktemp("klein"), tiny_models)
 
 
 def loaded_pipe(service: EditService, op_id: str):

@@ -11,15 +11,13 @@ import torch
 
 from pipelines import tiny
 from pipelines.base import Limits
-from pipelines.batcher import DeviceQueue
 from pipelines.models import ModelManager
 from pipelines.ops.instruct_edit import LIGHTNING_REPO, QWEN_EDIT
 from pipelines.registry import OPERATIONS
 from pipelines.service import EditService
-from store.db import create_engine, migrate
-from store.usage import UsageLog
 from tests import samples
 from tests.conftest import make_settings
+from tests.pipelines.test_klein import cpu_service
 from tests.pipelines.test_operations import SIZE, request_for
 
 EDIT = OPERATIONS["instruct_edit"]
@@ -29,11 +27,7 @@ LIGHTNING_8 = f"{QWEN_EDIT}+Lightning-8steps"
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, tiny_models) -> EditService:
-    data = tmp_path_factory.mktemp("qwen")
-    settings = make_settings(data, tiny_models, device="cpu")
-    engine = create_engine(f"sqlite:///{data / 'usage.db'}")
-    migrate(engine)
-    return EditService(settings, ModelManager(settings), DeviceQueue(4), UsageLog(engine))
+    return cpu_service(tmp_path_factory.mktemp("qwen"), tiny_models)
 
 
 def loaded(service: EditService, model_id: str):
