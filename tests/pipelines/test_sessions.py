@@ -112,3 +112,20 @@ def test_anonymous_tabs_are_capped_per_address_and_kept_briefly(monkeypatch):
     later = time.monotonic() + 61
     monkeypatch.setattr(time, "monotonic", lambda: later)
     assert store.get("t2", Visitor(None, "10.0.0.1")).current is None  # anonymous: gone after a minute
+
+
+def test_pictures_to_combine_count_in_the_memory_budget_and_outlive_a_new_photo():
+    store = SessionStore(max_history=5, idle_s=3600, memory_bytes=10 * 2**20)
+    only_references = store.get("a", Visitor(1))
+    only_references.add_reference(picture(4))  # compose's picture 2, before any photo
+    assert store.nbytes() == only_references.nbytes > 0
+    other = store.get("b", Visitor(1))
+    other.start(picture(4))
+    other.add_reference(picture(1))
+    other.add_reference(picture(2))
+    assert store.get("a", Visitor(1)).references == []  # the least recently used tab made room
+    assert store.nbytes() <= 10 * 2**20
+    other.start(picture(1))  # a new photo 1: the others stay
+    assert [p.size for p in other.references] == [picture(1).size, picture(2).size]
+    assert other.remove_reference(0) and not other.remove_reference(5)
+    assert [p.size for p in other.references] == [picture(2).size]
