@@ -160,3 +160,20 @@ def test_closing_a_tab_drops_the_embeddings_kept_with_its_pictures():
     store.drop("tab-1")
     gc.collect()
     assert len(store) == 0 and store.nbytes() == 0 and kept() is None
+
+
+def test_pictures_to_combine_count_in_the_memory_budget_and_outlive_a_new_photo():
+    store = SessionStore(max_history=5, idle_s=3600, memory_bytes=10 * 2**20)
+    only_references = store.get("a", Visitor(1))
+    only_references.add_reference(picture(4))  # compose's picture 2, before any photo
+    assert store.nbytes() == only_references.nbytes > 0
+    other = store.get("b", Visitor(1))
+    other.start(picture(4))
+    other.add_reference(picture(1))
+    other.add_reference(picture(2))
+    assert store.get("a", Visitor(1)).references == []  # the least recently used tab made room
+    assert store.nbytes() <= 10 * 2**20
+    other.start(picture(1))  # a new photo 1: the others stay
+    assert [p.size for p in other.references] == [picture(1).size, picture(2).size]
+    assert other.remove_reference(0) and not other.remove_reference(5)
+    assert [p.size for p in other.references] == [picture(2).size]

@@ -57,6 +57,8 @@ def test_no_file_holds_the_pictures_after_a_browser_session(browser, live_app, t
     source = tmp_path / "private" / "passport-photo.png"
     source.parent.mkdir()
     samples.noise(120, 90, seed=21).save(source)
+    other = tmp_path / "private" / "family-photo.png"  # a picture to combine with it (compose's picture 2)
+    samples.noise(70, 100, seed=22).save(other)
 
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
     context.add_cookies([live_app.session_cookie()])
@@ -68,13 +70,18 @@ def test_no_file_holds_the_pictures_after_a_browser_session(browser, live_app, t
     studio.choose("Inpaint")
     studio.paint()
     studio.run()
+    studio.choose("Combine pictures")
+    studio.add_reference(other)
+    studio.type_prompt("put the people from picture 2 in picture 1")
+    studio.run()
     _name, data = studio.download()
     result = Image.open(io.BytesIO(data))
     result.load()
     page.close()
     context.close()  # downloads live in the browser's own temp folder; closing removes them
 
-    pictures = [Picture.from_file("upload", source), Picture.from_image("result", result)]
+    pictures = [Picture.from_file("upload", source), Picture.from_file("picture 2", other),
+                Picture.from_image("result", result)]
     hits = find_traces(places_the_app_writes(live_app), pictures, since=started - 1,
                        skip=not_the_server(tmp_path_factory))
     assert hits == [], "pixels left on disk:\n" + "\n".join(hits)
