@@ -1,9 +1,9 @@
-"""Compare: a 4-model compare on tiny stand-ins vs the four single runs it replaces, full app, same machine.
+"""Compare (issue 16): a 4-model compare on tiny stand-ins vs the four single runs it replaces, one app.
 
 One app process, called with gradio_client: each round runs the four models one after another through
 /instruct_edit, then once through /compare (one hold, the cells through the same service); rounds are
 interleaved so machine noise hits both alike. Target: the compare takes no more than 1.1× the sum of the
-four single runs.
+four single runs. The replay table (bench/replay.py) follows: replay overhead at most 5%.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from bench.common import api_key, bench_env, free_port, photo, serve, stop, table, temp_dir, wait_until_up
 
 ROUNDS = 5
-MODELS = ["timbrooks/instruct-pix2pix", "black-forest-labs/FLUX.1-Kontext-dev", "Qwen/Qwen-Image-Edit",
+MODELS = ["timbrooks/instruct-pix2pix", "black-forest-labs/FLUX.1-Kontext-dev", "Qwen/Qwen-Image-Edit-2511",
           "black-forest-labs/FLUX.2-klein-4B"]
 PROMPT, STEPS, SEED = "make it snowy", 2, 7
 
@@ -62,5 +62,9 @@ def main() -> str:
 
 
 if __name__ == "__main__":
+    from bench import replay
+
     print(main())
+    print()
+    print(replay.main())
     sys.exit(0)
