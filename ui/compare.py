@@ -95,6 +95,7 @@ CSS = """
                               grid-template-columns: repeat(var(--columns), minmax(0, 280px)); }
 #compare-source img { max-width: 100%; max-height: 160px; display: block; margin-bottom: 0.3em; }
 #compare-source { font-size: var(--text-sm); }
+#compare-picture .or { color: #4b5563 !important; }  /* WCAG AA contrast, as the Studio tab's upload box */
 #compare-grid figure { margin: 0; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4em; }
 #compare-grid img { width: 100%; height: auto; display: block; image-rendering: auto; }
 #compare-grid figcaption { font-size: var(--text-sm); line-height: 1.35; overflow-wrap: anywhere; }
