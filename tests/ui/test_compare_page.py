@@ -34,7 +34,7 @@ def test_a_small_compare_runs_on_the_studio_picture_and_shows_its_grid(page, liv
     assert "InstructPix2Pix" in captions[0] and "steps 1" in captions[0] and "seed 7" in captions[0]
     assert "Qwen-Image-Edit" in captions[1] and "steps 1" in captions[1] and "4 credits" in captions[1]
     assert page.locator("#compare-grid a.compare-recipe").count() == 2
-    assert "2 results · 8 credits charged." in page.inner_text("#compare-message")
+    assert "2 results · 8 credits charged." in page.inner_text("#compare-run-message")
     sheet = page.get_attribute("#compare-sheet", "href")
     assert Image.open(io.BytesIO(base64.b64decode(sheet.split(",", 1)[1]))).size[0] == 256 + 16  # one cell a row
     table = base64.b64decode(page.get_attribute("#compare-csv", "href").split(",", 1)[1]).decode()
