@@ -56,42 +56,25 @@ def add_api_endpoints(studio: Studio, account: AccountHandlers) -> None:
         seed = gr.Number(label="seed", precision=0)
         run_id = gr.Textbox(label="run_id")
         recipe = gr.JSON(label="recipe")
-        for op in OPERATIONS.values():
-            gr.Button(visible=False).click(
-                make_endpoint(op, studio, account),
-                [fields[item.name] for item in op.inputs],
-                [result, seed, run_id, recipe],
-                api_name=op.id,
-                api_description=op.help,
-                preprocess=False,
-                postprocess=False,
-                concurrency_id="device",
-                concurrency_limit=settings.max_batch_size,
-            )
-        gr.Button(visible=False).click(
-            make_replay_endpoint(studio, account),
-            [gr.Textbox(label="recipe"), gr.File(label="images", file_count="multiple", file_types=["image"])],
-            [result, seed, run_id, recipe],
-            api_name="replay",
-            api_description=REPLAY_HELP,
-            preprocess=False,
-            postprocess=False,
-            concurrency_id="device",
-            concurrency_limit=settings.max_batch_size,
-        )
-        gr.Button(visible=False).click(
-            make_compare_endpoint(studio, account),
-            [fields["image"], fields["prompt"], gr.JSON(label="models"), gr.JSON(label="steps"),
-             gr.JSON(label="guidance"), gr.JSON(label="seeds"), gr.Textbox(label="operation"), fields["mask"]],
-            [gr.Image(label="contact_sheet"), gr.JSON(label="compare"), gr.Textbox(label="csv")],
-            api_name="compare",
-            api_description=COMPARE_HELP,
-            preprocess=False,
-            postprocess=False,
-            concurrency_id="device",
-            concurrency_limit=settings.max_batch_size,
-        )
+        answer = [result, seed, run_id, recipe]
 
+        def endpoint(fn: Callable[..., tuple], given: list, returned: list, name: str, help_text: str) -> None:
+            """An API-only event: raw values in and out (no file cached), on the device's queue."""
+            gr.Button(visible=False).click(fn, given, returned, api_name=name, api_description=help_text,
+                                           preprocess=False, postprocess=False, concurrency_id="device",
+                                           concurrency_limit=settings.max_batch_size)
+
+        for op in OPERATIONS.values():
+            endpoint(make_endpoint(op, studio, account), [fields[item.name] for item in op.inputs], answer, op.id,
+                     op.help)
+        endpoint(make_replay_endpoint(studio, account),
+                 [gr.Textbox(label="recipe"), gr.File(label="images", file_count="multiple", file_types=["image"])],
+                 answer, "replay", REPLAY_HELP)
+        endpoint(make_compare_endpoint(studio, account),
+                 [fields["image"], fields["prompt"], gr.JSON(label="models"), gr.JSON(label="steps"),
+                  gr.JSON(label="guidance"), gr.JSON(label="seeds"), gr.Textbox(label="operation"), fields["mask"]],
+                 [gr.Image(label="contact_sheet"), gr.JSON(label="compare"), gr.Textbox(label="csv")],
+                 "compare", COMPARE_HELP)
 
 PROGRESS = gr.Progress()  # how Gradio injects progress: a default of this type
 REPLAY_HELP = ("Run a result's recipe again on the same picture(s): the photo, then the mask for masked operations. "

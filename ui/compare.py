@@ -27,6 +27,7 @@ from pipelines.images import to_data_url
 from pipelines.inputs import IMAGE, MASK, MODEL, PROMPT, InputContext
 from pipelines.recipes import to_json
 from pipelines.registry import OPERATIONS, get_operation
+from ui.controls import run_row
 from ui.handlers import as_sentences, progress_reporter, user_error
 from ui.i18n import language, localize, t, text, text_count
 from ui.operations import label_key, prompt_key
@@ -95,6 +96,7 @@ CSS = """
                               grid-template-columns: repeat(var(--columns), minmax(0, 280px)); }
 #compare-source img { max-width: 100%; max-height: 160px; display: block; margin-bottom: 0.3em; }
 #compare-source { font-size: var(--text-sm); }
+#compare-picture .or { color: #4b5563 !important; }  /* WCAG AA contrast, as the Studio tab's upload box */
 #compare-grid figure { margin: 0; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4em; }
 #compare-grid img { width: 100%; height: auto; display: block; image-rendering: auto; }
 #compare-grid figcaption { font-size: var(--text-sm); line-height: 1.35; overflow-wrap: anywhere; }
@@ -301,12 +303,7 @@ def build_compare_tab(demo: gr.Blocks, handlers: CompareHandlers, device_queue: 
                     guidance = gr.Textbox(label=t("compare.guidance"), placeholder="5, 7.5",
                                           elem_id="compare-guidance")
                     seeds = gr.Textbox(label=t("compare.seeds"), placeholder="1, 2", elem_id="compare-seeds")
-                with gr.Row(elem_id="compare-run-row"):
-                    run = gr.Button(t("compare.run"), variant="primary", scale=3, elem_id="compare-run")
-                    stop = gr.Button(t("compare.cancel"), variant="secondary", size="sm", scale=1,
-                                     elem_id="compare-cancel")
-                status = gr.Markdown(elem_id="compare-status")
-                message = gr.Markdown(elem_id="compare-message")
+                run, stop, status, message = run_row("compare-", "compare.run", "compare.cancel")
         grid_view = gr.HTML(elem_id="compare-grid")
         downloads = gr.HTML(elem_id="compare-downloads")
 

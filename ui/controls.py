@@ -33,3 +33,13 @@ def page_control(item: Input, *, visible: bool, label_key: str | None = None) ->
 
 def api_field(item: Input) -> gr.components.Component:
     return item.api_field(UI)
+
+
+def run_row(prefix: str, run_key: str, cancel_key: str) -> tuple[gr.Button, gr.Button, gr.Markdown, gr.Markdown]:
+    """Run (large) with its quiet Cancel beside it, then the progress line and the message line, as every tab
+    that runs something has them; ids <prefix>run-row, <prefix>run, <prefix>cancel, <prefix>run-status,
+    <prefix>run-message."""
+    with gr.Row(elem_id=f"{prefix}run-row"):
+        run = gr.Button(t(run_key), variant="primary", scale=3, elem_id=f"{prefix}run")
+        cancel = gr.Button(t(cancel_key), variant="secondary", size="sm", scale=1, elem_id=f"{prefix}cancel")
+    return run, cancel, gr.Markdown(elem_id=f"{prefix}run-status"), gr.Markdown(elem_id=f"{prefix}run-message")

@@ -23,7 +23,7 @@ from ui.canvas import build_canvas, build_selection_answer
 from ui.compare import CSS as COMPARE_CSS
 from ui.compare import CompareHandlers, build_compare_tab
 from ui.consent import ConsentHandlers, build_consent_tab
-from ui.controls import page_control
+from ui.controls import page_control, run_row
 from ui.credits import CreditHandlers, build_credits_tab
 from ui.handlers import Page, StudioHandlers
 from ui.i18n import LANGUAGE_CSS, in_every_language, t
@@ -269,12 +269,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
                             recipe_file = gr.UploadButton(t("studio.replay_upload"), file_types=[".json"],
                                                           size="sm", elem_id="recipe-file")
                             replay = gr.Button(t("studio.replay_run"), size="sm", elem_id="replay-run")
-                    with gr.Row(elem_id="run-row"):
-                        run = gr.Button(t("studio.run"), variant="primary", scale=3, elem_id="run")
-                        cancel = gr.Button(t("studio.cancel"), variant="secondary", size="sm", scale=1,
-                                           elem_id="cancel")
-                    status = gr.Markdown(elem_id="run-status")
-                    message = gr.Markdown(elem_id="run-message")
+                    run, cancel, status, message = run_row("", "studio.run", "studio.cancel")
                     gr.Markdown(t("studio.examples"), elem_id="examples-lead")
                     with gr.Row(elem_id="examples-row"):
                         examples = {op.id: gr.Button(t(f"op.{op.id}.example"), size="sm", elem_id=f"example-{op.id}")
