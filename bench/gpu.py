@@ -5,7 +5,8 @@ does not depend on weight values. For each model and size it measures seconds pe
 steps per second, peak memory, and the denoiser's share of the device's bf16 FLOP bound (FLOPs of
 one denoiser call from torch.utils.flop_counter × calls ÷ denoiser seconds ÷ the device's peak), for
 bare diffusers (bf16, nothing else) and for each acceleration alone and all of ACCELERATIONS=auto
-together; the first edit after loading is compared with the tenth.
+together; the first edit after loading is compared with the tenth. A second table times select's SAM 2.1
+small: the first click (the picture's embedding) and each further click (the mask decoder alone).
 
     .venv/bin/python -m bench.gpu            # on a GPU: 512² and 1024², full depth
     .venv/bin/python -m bench.gpu --quick    # anywhere, in about a minute: reduced depth, 64², CPU
@@ -34,6 +35,8 @@ CASES = {  # operation: (the config of its default model, a call of the bare pip
     "upscale": "swin2sr-x2",
 }
 EXTRA = {"instruct_edit (FLUX.1 Kontext)": "flux1-kontext"}  # selectable; full runs only
+SELECT = "sam2.1-hiera-small"  # select's clicks: the picture embedded once, then the mask decoder per click
+CLICKS = 10
 
 
 @dataclass
@@ -199,6 +202,47 @@ def measure(name: str, variant: str, size: int, settings: Plan) -> list[object]:
             f"{peak_memory_mb(settings.device):.0f}", f"{share:.0%}" if share is not None else "n/a", first_vs_tenth]
 
 
+def measure_clicks(settings: Plan) -> list[object]:
+    """SAM 2.1 small as the Select tool runs it: one image embedding (the first click), then further clicks
+    that run only the prompt encoder and mask decoder on the kept embedding, each to a mask at picture size."""
+    import torch
+    from PIL import Image
+
+    from pipelines import real_size
+    from pipelines.segmenting import SAM2, Segmenter, decode, embed
+
+    if settings.device == "cuda":
+        model, _processor = real_size.instantiate(SELECT, depth=settings.depth, dtype=torch.bfloat16, device="cuda")
+        name = f"{SELECT} ({settings.depth})"
+    else:  # --quick: the tiny stand-in (the real width at 1024² takes minutes on two CPU cores)
+        from transformers import Sam2Model
+
+        from bench.common import temp_dir
+        from pipelines import tiny
+
+        model, name = Sam2Model.from_pretrained(tiny.ensure("sam2", temp_dir("gpu-quick"))), "sam2 tiny (quick)"
+    segmenter = Segmenter(model.eval(), SAM2, model.config.prompt_encoder_config.image_size)
+    picture = Image.new("RGB", (1024, 768), (128, 128, 128))
+
+    def timed_ms(work: Callable[[], Any]) -> tuple[float, Any]:
+        started = time.perf_counter()
+        result = work()
+        if settings.device == "cuda":
+            torch.cuda.synchronize()
+        return (time.perf_counter() - started) * 1000, result
+
+    if settings.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    embed(segmenter, picture)  # warm-up: kernels chosen, memory allocated
+    first_ms, embedding = timed_ms(lambda: embed(segmenter, picture))
+    clicks = [(100.0 + 60 * i, 300.0, 1) for i in range(CLICKS)]
+    further = [timed_ms(lambda n=n: decode(segmenter, embedding, tuple(clicks[: n + 1]), None))[0]
+               for n in range(CLICKS)]
+    row = [name, f"{first_ms:.1f}", f"{statistics.median(further):.1f}",
+           f"{max(further):.1f}", f"{embedding.nbytes / 2**20:.3f}", f"{peak_memory_mb(settings.device):.0f}"]
+    return row  # the model goes with this frame; the caller frees its memory
+
+
 def _free(device: str) -> None:
     import gc
 
@@ -230,8 +274,15 @@ def main(argv: list[str] | None = None) -> str:
                 rows.append([operation, *row])
     headers = ["operation", "config", "size", "variant", "s per edit", "denoiser calls/s", "peak MB (CPU: RSS)",
                "share of bf16 peak", "first ÷ tenth"]
+    click_row = measure_clicks(settings)
+    _free(settings.device)
+    clicks = ["select model", "first click: embed ms", "further click ms (median)", "further click ms (max)",
+              "embedding MB", "peak MB (CPU: RSS)"]
     return (f"bench.gpu on {device}: {settings.depth} depth, {settings.steps} steps, random weights\n"
-            + table(headers, rows))
+            + table(headers, rows)
+            + f"\n\nselect on {device}: a 1024×768 picture embedded once, then {CLICKS} further clicks "
+              "(target on a GPU: a further click ≤ 50 ms)\n"
+            + table(clicks, [click_row]))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """Memory: process RSS after 200 edits from 20 browser sessions that then close, against RSS after warm-up.
 
+After each edit the tab also makes three Select clicks on its picture, so the image embeddings kept with
+tabs' pictures are counted too, and must go with the tabs.
+
 Runs the whole app in this process and drives the Studio page's own handlers (upload, run,
 tab closed) for 20 sessions at once, 10 edits each, mixing operations; then every tab closes.
 """
@@ -32,6 +35,7 @@ def main() -> str:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from app import create_app
     from config import Settings
+    from pipelines.ops.select import select_request
     from tests import samples
     from ui.account import AccountHandlers
     from ui.handlers import StudioHandlers
@@ -48,7 +52,14 @@ def main() -> str:
 
     def tab(name: str) -> SimpleNamespace:
         """A stand-in for gr.Request: handlers find the user from its HTTP request's session cookie."""
-        return SimpleNamespace(session_hash=name, request=SimpleNamespace(headers={}, cookies=cookies))
+        return SimpleNamespace(session_hash=name, request=SimpleNamespace(headers={}, cookies=cookies, client=None))
+
+    def select_clicks(name: str, clicks: int = 3) -> None:
+        """The Select tool on the tab's current picture: its embedding is kept with that picture until the tab goes."""
+        entry = handlers._session(tab(name)).current
+        for i in range(clicks):
+            points = tuple((10.0 + 20 * n, 10.0, 1) for n in range(i + 1))
+            studio.paid_runs.run(select_request(entry.image, points=points, embeddings=entry.embeddings), user.id)
 
     def session_edits(name: str, edits: int) -> None:
         request = tab(name)
@@ -57,6 +68,7 @@ def main() -> str:
         for i in range(edits):
             op, prompt = PLAN[i % len(PLAN)]
             handlers.run_named(op, {"prompt": prompt, "steps": 2, "directions": ["right"]}, request)
+        select_clicks(name)
 
     session_edits("warm-up", 2 * len(PLAN))  # every model loaded, first-call costs paid
     handlers.close(tab("warm-up"))
@@ -70,6 +82,7 @@ def main() -> str:
                 handlers.upload(photo, "instruct_edit", tab(name))
             op, prompt = PLAN[round_ % len(PLAN)]
             handlers.run_named(op, {"prompt": prompt, "steps": 2, "directions": ["right"]}, tab(name))
+            select_clicks(name)
     peak = rss_mb()
     held = len(studio.sessions)
     for name in names:

@@ -119,6 +119,18 @@ def grow(mask: Image.Image, radius: int) -> Image.Image:
     return Image.fromarray(_dilate(np.asarray(mask.convert("L")), 2 * radius + 1), "L")
 
 
+def shrink(mask: Image.Image, radius: int) -> Image.Image:
+    """The mask shrunk by `radius` pixels from every edge: what is not selected, grown (linear time too)."""
+    if radius <= 0:
+        return mask
+    return invert(grow(invert(mask), radius))
+
+
+def invert(mask: Image.Image) -> Image.Image:
+    """Selected becomes not selected and back (an "L" mask: 255 - value)."""
+    return ImageChops.invert(mask.convert("L"))
+
+
 def mask_to_model(mask: Image.Image, canvas: Canvas, *, grow_by: int = 0) -> Image.Image:
     """A mask on the model's canvas, grown by `grow_by` pixels of the original's scale.
 

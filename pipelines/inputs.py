@@ -329,6 +329,15 @@ class Number(Input):
 
 
 @dataclass(eq=False, repr=False)
+class Pixels(Number):
+    """A distance in picture pixels that a tool of the page's own sets (so no page control of its own)."""
+
+    kind: ClassVar[str] = "pixels"
+    whole: bool = True
+    on_page: bool = False
+
+
+@dataclass(eq=False, repr=False)
 class Choice(Input):
     """One of a few values, shown as a row of buttons."""
 
@@ -556,6 +565,7 @@ class Switch(Input):
     kind: ClassVar[str] = "switch"
     name: str = "switch"
     default: bool = False
+    on_page: bool = True
     texts: Texts = field(default_factory=dict)  # "label", "not_a_switch"
 
     def parse(self, raw: Any, ctx: InputContext) -> bool:
@@ -598,6 +608,23 @@ STEPS = Number(
 POINTS = Points()  # where to select (the Select tool's clicks)
 BOX = Box()
 TEXT = Phrase()
+GROW = Pixels(
+    name="grow", minimum=-200, maximum=200, default=0,
+    texts={"en": {"label": "Grow (pixels; negative shrinks)",
+                  "range": "Grow must be a whole number of pixels between -200 and 200."},
+           "sv": {"label": "Väx (pixlar; negativt krymper)",
+                  "range": "Växten måste vara ett heltal pixlar mellan -200 och 200."}},
+)
+INVERT = Switch(
+    name="invert", on_page=False,
+    texts={"en": {"label": "Invert", "not_a_switch": "Invert must be true or false."},
+           "sv": {"label": "Invertera", "not_a_switch": "Invertera måste vara sant eller falskt."}},
+)
+REFINE = Switch(
+    name="refine", on_page=False,
+    texts={"en": {"label": "Refine edges (hair, fur)", "not_a_switch": "Refine must be true or false."},
+           "sv": {"label": "Förfina kanter (hår, päls)", "not_a_switch": "Förfina måste vara sant eller falskt."}},
+)
 GUIDANCE = Number(
     name="guidance", minimum=0, maximum=30, advanced=True,
     texts={"en": {"label": "Guidance (empty: the model's default)", "range": "Guidance must be between 0 and 30."},

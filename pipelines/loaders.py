@@ -150,21 +150,28 @@ def load_segment_anything(spec: ModelSpec, ctx: LoadContext) -> LoadedModel:
     processors need torchvision (pipelines/segmenting.py prepares the inputs itself)."""
     from transformers import AutoConfig
 
+    from pipelines.edges import VITMATTE, LazyMatte
     from pipelines.segmenting import SAM2, SAM3, Segmenter
 
+    if spec.weights == "tiny":  # the edge refiner's stand-in, built when a refine first asks for it
+        from pipelines import tiny
+
+        root = ctx.settings.tiny_models_path
+        matte = LazyMatte(str(root / "vitmatte"), ctx.device, prepare=lambda: tiny.ensure("vitmatte", root))
+    else:
+        matte = LazyMatte(VITMATTE, ctx.device)
     config = AutoConfig.from_pretrained(spec.source)
     if config.model_type == SAM3:
         from transformers import AutoTokenizer, Sam3Model
 
-        model = Sam3Model.from_pretrained(spec.source)
-        segmenter = Segmenter(model, SAM3, config.vision_config.backbone_config.image_size,
+        model = Sam3Model.from_pretrained(spec.source).to(ctx.device).eval()
+        segmenter = Segmenter(model, SAM3, config.vision_config.backbone_config.image_size, matte,
                               AutoTokenizer.from_pretrained(spec.source))
     else:
         from transformers import Sam2Model
 
-        model = Sam2Model.from_pretrained(spec.source)
-        segmenter = Segmenter(model, SAM2, config.prompt_encoder_config.image_size)
-    model = model.to(ctx.device).eval()
+        model = Sam2Model.from_pretrained(spec.source).to(ctx.device).eval()
+        segmenter = Segmenter(model, SAM2, config.prompt_encoder_config.image_size, matte)
     return LoadedModel(spec, segmenter, ctx.device, module_bytes(model), "device")
 
 

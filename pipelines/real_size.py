@@ -7,7 +7,7 @@ from it with random weights and saves the pipeline like tiny.py does, so it load
 
   depth="full"     the real model, layer for layer (a GPU benchmark's stand-in);
   depth="reduced"  only the depth cut (layers per block, transformer and text-encoder layers,
-                   Swin2SR blocks per stage); every width, channel count, head count, vocabulary
+                   Swin2SR and Hiera blocks per stage); every width, channel count, head count, vocabulary
                    and scaling factor stays real, so shapes, dtypes, pipeline class, latent and
                    mask channels, VAE scaling and size multiples are the real model's (CPU, CI).
 
@@ -45,6 +45,7 @@ REAL_IDS: dict[str, str] = {
     "black-forest-labs/FLUX.1-Kontext-dev": "flux1-kontext",
     "caidas/swin2SR-classical-sr-x2-64": "swin2sr-x2",
     "caidas/swin2SR-classical-sr-x4-64": "swin2sr-x4",
+    "facebook/sam2.1-hiera-small": "sam2.1-hiera-small",
 }
 # Models the operations offer that have no config here, and why.
 NOT_DESCRIBED: dict[str, str] = {
@@ -52,6 +53,7 @@ NOT_DESCRIBED: dict[str, str] = {
     "ZhengPeng7/BiRefNet": "its architecture is remote code in the model repo (BiRefNet), not in transformers",
     "Qwen/Qwen-Image-Edit": "no config written yet (Qwen2.5-VL text encoder, QwenImage transformer)",
     "black-forest-labs/FLUX.2-klein-4B": "no config written yet (Qwen3-4B text encoder, Flux2 transformer)",
+    "facebook/sam3": "no config written yet (Sam3Model: ViT-L image encoder at 1008 px, CLIP text encoder, DETR)",
 }
 
 # How "reduced" cuts depth, per class: only the number of layers or blocks changes.
@@ -81,6 +83,11 @@ def component_config(cls: str, config: dict[str, Any], depth: Depth) -> dict[str
     config.update(REDUCED_DEPTH.get(cls, {}))
     if cls == "Swin2SRForImageSuperResolution":  # every stage kept, one Swin layer in each
         config["depths"] = [1] * len(config["depths"])
+    if cls == "Sam2Model":  # every Hiera stage kept, one block in each, and in the third (where the real model
+        # has its global-attention blocks) a second one that is global: a stage's first block pools, never global
+        backbone = dict(config["vision_config"]["backbone_config"])
+        backbone.update(blocks_per_stage=[1, 1, 2, 1], global_attention_blocks=[3])
+        config["vision_config"] = {**config["vision_config"], "backbone_config": backbone}
     return config
 
 
@@ -156,7 +163,7 @@ def facts(name: str, depth: Depth = "full") -> dict[str, Any]:
             denoiser_in_channels=components[denoiser]["config"]["in_channels"],
             size_multiple=math.lcm(8, stride * (2 if patchified else 1)),
         )
-    else:
+    elif "upscale" in components["model"]["config"]:
         result["upscale"] = components["model"]["config"]["upscale"]
     return result
 
@@ -197,7 +204,8 @@ def instantiate(name: str, *, depth: Depth, dtype: Any = None, device: str = "cp
 def _save(name: str, folder: Path, depth: Depth, dtype: Any, device: str) -> None:
     made = instantiate(name, depth=depth, dtype=dtype, device=device)
     for part in made if isinstance(made, tuple) else (made,):
-        part.save_pretrained(folder)
+        if part is not None:  # a model whose processor is made elsewhere (SAM 2: pipelines/segmenting.py)
+            part.save_pretrained(folder)
 
 
 def _is_model(entry: dict[str, Any] | None) -> bool:

@@ -38,6 +38,7 @@ class Segmenter(NamedTuple):
     model: Any  # Sam2Model or Sam3Model
     family: str  # SAM2 (clicks, boxes) or SAM3 (words, with an optional box)
     size: int  # the square side the picture is resized to
+    matte: Any = None  # pipelines.edges.LazyMatte: the edge refiner, loaded on first use
     tokenizer: Any = None  # SAM 3's text side
 
     @property
@@ -47,7 +48,12 @@ class Segmenter(NamedTuple):
 
 @dataclass
 class Embedding:
-    """What the image encoder made of one picture, kept so further prompts skip it."""
+    """What the image encoder made of one picture, kept so further prompts skip it.
+
+    Kept in main memory, not the GPU's: many tabs' embeddings would not fit beside the models, they count
+    in the pictures' memory budget, and on ZeroGPU they cross back from the GPU worker by pickle. Moving
+    one to the GPU for a click is a few milliseconds (about 17 MB for SAM 2 at 1024 px).
+    """
 
     features: Any  # SAM 2: a list of tensors; SAM 3: its vision output
     picture_size: tuple[int, int]  # (width, height) of the picture it was made from
@@ -55,7 +61,12 @@ class Embedding:
 
     @classmethod
     def of(cls, features: Any, picture_size: tuple[int, int]) -> Embedding:
-        return cls(features, picture_size, _tensor_bytes(features))
+        kept = _moved(features, "cpu")
+        return cls(kept, picture_size, _tensor_bytes(kept))
+
+    def on(self, device: Any) -> Any:
+        """The features on the model's device, for one prompt."""
+        return _moved(self.features, device)
 
 
 @dataclass
@@ -125,7 +136,7 @@ def decode(segmenter: Segmenter, embedding: Embedding, points: tuple | None, box
     # the model scores best, as SAM's own demo does. More prompts say enough for a single mask.
     several = bool(points) and len(points) == 1 and not box
     with torch.inference_mode():
-        out = segmenter.model(image_embeddings=embedding.features, multimask_output=several, **arguments)
+        out = segmenter.model(image_embeddings=embedding.on(parameter.device), multimask_output=several, **arguments)
     logits = out.pred_masks[0, 0]  # (masks, h, w)
     best = int(out.iou_scores[0, 0].argmax()) if several else 0
     return _to_picture(logits[best], embedding.picture_size)
@@ -143,7 +154,8 @@ def find(segmenter: Segmenter, embedding: Embedding, text: str, box: tuple | Non
     tokens = segmenter.tokenizer([text], return_tensors="pt", padding="max_length", max_length=TEXT_TOKENS,
                                  truncation=True)
     with torch.inference_mode():
-        out = segmenter.model(vision_embeds=embedding.features, input_ids=tokens.input_ids.to(parameter.device),
+        out = segmenter.model(vision_embeds=embedding.on(parameter.device),
+                              input_ids=tokens.input_ids.to(parameter.device),
                               attention_mask=tokens.attention_mask.to(parameter.device))
     scores = out.pred_logits[0].float().sigmoid()
     if out.presence_logits is not None:  # "is there any at all?", learned apart from where
@@ -178,6 +190,19 @@ def _uint8() -> Any:
     import torch
 
     return torch.uint8
+
+
+def _moved(value: Any, device: Any) -> Any:
+    """`value` (a tensor, a list or tuple of them, or a model output) with every tensor on `device`."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):  # transformers' ModelOutput is a dict too: keep its class
+        return type(value)(**{key: _moved(item, device) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return type(value)(_moved(item, device) for item in value)
+    return value
 
 
 def _tensor_bytes(value: Any) -> int:

@@ -339,6 +339,19 @@ def _save_sam3(folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
+def _save_vitmatte(folder: Path) -> None:
+    """ViTMatte's stand-in (the Select tool's edge refiner): a VitDet backbone as in transformers' own tests."""
+    import torch
+    from transformers import VitDetConfig, VitMatteConfig, VitMatteForImageMatting
+
+    torch.manual_seed(0)
+    backbone = VitDetConfig(image_size=32, patch_size=16, num_channels=4, num_hidden_layers=2, num_attention_heads=2,
+                            hidden_size=8, hidden_act="gelu", out_features=["stage1"])
+    config = VitMatteConfig(backbone_config=backbone, hidden_size=8, fusion_hidden_sizes=[32, 16, 8, 8],
+                            convstream_hidden_sizes=[8, 16, 16])
+    VitMatteForImageMatting(config).save_pretrained(folder)
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "sd-pix2pix": _save_sd("StableDiffusionInstructPix2PixPipeline", 8),
     "sd-inpaint": _save_sd("StableDiffusionInpaintPipeline", 9),
@@ -351,6 +364,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "swin2sr-x4": _save_swin2sr(4),
     "sam2": _save_sam2,
     "sam3": _save_sam3,
+    "vitmatte": _save_vitmatte,
 }
 
 
@@ -359,7 +373,7 @@ STANDS_IN_FOR = {
     "sd-pix2pix": "InstructPix2Pix", "sd-inpaint": "Stable Diffusion inpainting", "sd-img2img": "Stable Diffusion",
     "flux-kontext": "FLUX.1 Kontext", "flux2-klein": "FLUX.2 [klein]", "segformer": "SegFormer",
     "birefnet": "BiRefNet", "swin2sr-x2": "Swin2SR ×2", "swin2sr-x4": "Swin2SR ×4",
-    "sam2": "SAM 2", "sam3": "SAM 3",
+    "sam2": "SAM 2", "sam3": "SAM 3", "vitmatte": "ViTMatte",
 }
 
 

@@ -17,8 +17,9 @@ from PIL import Image
 
 from kernel.errors import UserError
 from pipelines.base import EditRequest, Model, Operation, Prepared, StepFn
+from pipelines.geometry import grow, invert, shrink
 from pipelines.images import flatten
-from pipelines.inputs import BOX, IMAGE, MODEL, POINTS, TEXT, InputContext
+from pipelines.inputs import BOX, GROW, IMAGE, INVERT, MODEL, POINTS, REFINE, TEXT, InputContext
 
 if TYPE_CHECKING:
     from config import Settings
@@ -75,7 +76,7 @@ class Select(Operation):
                "no_clicks": "{model} markerar med ord, inte med klick.",
                "nothing_found": "Inget som matchar \u201d{text}\u201d hittades i bilden."},
     }
-    inputs = (IMAGE, POINTS, BOX, TEXT, MODEL)
+    inputs = (IMAGE, POINTS, BOX, TEXT, REFINE, GROW, INVERT, MODEL)
     models = (
         Model(SAM2_SMALL, tiny="sam2", name="SAM 2.1 small", licence="Apache-2.0", speed="fast",
               kind="segment_anything"),
@@ -126,14 +127,17 @@ class Select(Operation):
         cache: EmbeddingCache | None = request.values.get("embeddings")
         kept = cache.get(model.spec.key) if cache is not None else None
         box = BOX.clipped(request.box, request.image.size) if request.box else None
+        needs_picture = kept is None or request.refine  # the encoder's input, or the matting model's
         return Prepared(
             request, seed,
-            {"image": None if kept is not None else flatten(request.image), "size": request.image.size,
-             "embedding": kept, "points": request.points, "box": box, "text": request.text},
+            {"image": flatten(request.image) if needs_picture else None, "embedding": kept,
+             "points": request.points, "box": box, "text": request.text, "refine": request.refine,
+             "working_pixels": limits.working_pixels},
             shared={}, restore={"cache": cache, "key": model.spec.key},
         )
 
     def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Selection]:
+        from pipelines.edges import refine
         from pipelines.segmenting import decode, embed, find
 
         selections = []
@@ -145,6 +149,8 @@ class Select(Operation):
                 mask, found = find(model.pipe, embedding, given["text"], given["box"])
             else:
                 mask, found = decode(model.pipe, embedding, given["points"], given["box"]), None
+            if given["refine"]:
+                mask = refine(model.pipe.matte.model(), given["image"], mask, given["working_pixels"])
             selections.append(Selection(mask, found, fresh))
         on_step(1, 1)
         return selections
@@ -153,7 +159,9 @@ class Select(Operation):
         cache = prepared.restore.get("cache")
         if cache is not None and output.embedding is not None:
             cache.put(prepared.restore["key"], output.embedding)
-        return output.mask
+        request = prepared.request
+        mask = grow(output.mask, request.grow) if request.grow > 0 else shrink(output.mask, -request.grow)
+        return invert(mask) if request.invert else mask
 
     def notice(self, prepared: Prepared, output: Selection) -> str | None:
         if output.found == 0:

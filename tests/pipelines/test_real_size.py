@@ -47,6 +47,7 @@ EXPECTED = {
     ("restyle", SD15): dict(SD, pipeline="StableDiffusionImg2ImgPipeline", in_channels=4),
     ("upscale", "caidas/swin2SR-classical-sr-x2-64"): dict(upscale=2, embed_dim=180),
     ("upscale", "caidas/swin2SR-classical-sr-x4-64"): dict(upscale=4, embed_dim=180),
+    ("select", "facebook/sam2.1-hiera-small"): dict(square=1024, embed_dims=[96, 192, 384, 768], decoder_width=256),
 }
 ON_META = {"black-forest-labs/FLUX.1-Kontext-dev"}  # see the module's docstring
 
@@ -107,6 +108,7 @@ def request_for(op_id: str, size: tuple[int, int] = SIZE) -> EditRequest:
         strength=1.0 if "strength" in op.inputs else None,  # img2img runs int(steps * strength) steps
         scale=None, directions=("right",) if "directions" in op.inputs else (),
         amount=25 if "amount" in op.inputs else None,
+        points=((width / 2, height / 2, 1),) if "points" in op.inputs else None,
     )
     return EditRequest(op_id, samples.noise(*size, seed=1), **values)
 
@@ -129,6 +131,8 @@ def test_full_depth_has_the_published_parameter_counts():
     flux = millions("flux1-kontext")
     assert round(flux["transformer"] / 1e3, 1) == 11.9 and round(flux["text_encoder_2"] / 1e3, 2) == 4.76
     assert millions("swin2sr-x2")["model"] == pytest.approx(11.9, abs=0.3)
+    # SAM 2.1 small publishes 46 M with the video memory modules; the image model (Sam2Model) is 38.5 M of it
+    assert millions("sam2.1-hiera-small")["model"] == 38.5
 
 
 @pytest.mark.parametrize(("op_id", "model_id"), run_cases())
@@ -153,6 +157,11 @@ def test_the_operation_runs_on_the_real_architecture(built, manager_for, op_id, 
             assert pipe.text_encoder.config.vocab_size == 49408
             assert size_multiple(pipe) == expected["size_multiple"]
             assert pipe.unet.dtype == pipe.vae.dtype == torch.float32  # the CPU runs float32
+        elif op_id == "select":
+            sam = pipe.model.config
+            assert (pipe.family, pipe.size, sam.prompt_encoder_config.image_size) == ("sam2", 1024, 1024)
+            assert sam.vision_config.backbone_config.embed_dim_per_stage == expected["embed_dims"]
+            assert sam.mask_decoder_config.hidden_size == expected["decoder_width"]
         else:
             sr = pipe.model.config
             assert (sr.upscale, sr.embed_dim, sr.window_size, sr.upsampler) == (
@@ -161,7 +170,7 @@ def test_the_operation_runs_on_the_real_architecture(built, manager_for, op_id, 
         outputs = op.forward(model, [prepared], lambda done, total: steps.append((done, total)))
         result = op.finish(prepared, outputs[0])
     assert steps and steps[-1][0] == steps[-1][1]
-    assert result.size == op.output_size(request) and result.mode == "RGB"
+    assert result.size == op.output_size(request) and result.mode == (op.output_mode or "RGB")
     if op_id == "upscale":
         assert outputs[0].size == (SIZE[0] * expected["upscale"], SIZE[1] * expected["upscale"])  # the model's own
 

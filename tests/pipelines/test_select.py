@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from kernel.errors import UserError
-from pipelines import segmenting
+from pipelines import edges, geometry, segmenting
 from pipelines.base import EditRequest
 from pipelines.batcher import DeviceQueue
-from pipelines.inputs import BOX, POINTS, TEXT, InputContext
+from pipelines.inputs import BOX, GROW, INVERT, POINTS, REFINE, TEXT, InputContext
 from pipelines.models import ModelManager
 from pipelines.ops.select import select_request, tab_request
 from pipelines.registry import OPERATIONS
@@ -140,6 +140,82 @@ def test_a_model_that_cannot_do_what_is_asked_says_so(service, photo):
         service.run(select_request(photo, text="the sky", model="facebook/sam2.1-hiera-small"))
     with pytest.raises(UserError, match="SAM 3 selects by words, not by clicks"):
         service.run(select_request(photo, points=((1.0, 1.0, 1),), model="facebook/sam3"))
+
+
+# ------------------------------------------------------------------ the edge, grow/shrink, invert
+
+
+def test_refine_gives_a_soft_edge_only_in_a_band_around_the_hard_one(service, photo):
+    request = dict(box=(20.0, 10.0, 70.0, 50.0))
+    hard_mask = service.run(select_request(photo, **request)).image
+    soft = np.asarray(service.run(select_request(photo, refine=True, **request)).image)
+    hard = np.asarray(hard_mask)
+    edge = np.asarray(geometry.grow(hard_mask, 1)) != np.asarray(geometry.shrink(hard_mask, 1))
+    near = np.asarray(geometry.grow(Image.fromarray(np.uint8(edge) * 255), 3 * edges.band_width(SIZE))) > 0
+    assert soft.shape == hard.shape
+    assert np.array_equal(soft[~near], hard[~near])  # away from the edge nothing changes
+    if edge.any():  # the tiny SAM's mask has an edge here: the matting model decided it, softly
+        assert ((soft > 0) & (soft < 255)).any()
+
+
+def test_the_matting_model_decides_the_band_softly_and_nothing_else(settings, photo):
+    from pipelines import tiny
+
+    root = settings.tiny_models_path
+    matte = edges.LazyMatte(str(root / "vitmatte"), "cpu", prepare=lambda: tiny.ensure("vitmatte", root)).model()
+    mask = Image.new("L", SIZE, 0)
+    mask.paste(255, (20, 10, 70, 50))
+    soft = np.asarray(edges.refine(matte, photo, mask, working_pixels=64 * 64))
+    band = edges.band_width(SIZE)
+    assert soft[30, 45] == 255 and soft[0, 0] == 0 and soft[:, : 20 - 3 * band].max() == 0
+    assert 0 < soft[10, 45] < 255  # on the edge: the model's (a random stand-in's) call
+
+
+def test_refine_keeps_the_embedding_cache_working(service, photo, embeds):
+    cache = EmbeddingCache()
+    for _ in range(2):
+        service.run(select_request(photo, points=((30.0, 30.0, 1),), refine=True, embeddings=cache))
+    assert embeds == [SIZE]
+
+
+def test_the_trimap_is_sure_inside_sure_outside_and_unknown_at_the_edge():
+    mask = Image.new("L", (40, 40), 0)
+    mask.paste(255, (10, 10, 30, 30))
+    tri = np.asarray(edges.trimap(mask, 3))
+    assert tri[20, 20] == 255 and tri[0, 0] == 0 and tri[10, 20] == 128 and tri[8, 20] == 128
+    assert set(np.unique(tri)) == {0, 128, 255}
+
+
+def test_grow_shrink_and_invert_are_applied_to_the_mask(service, photo):
+    box = dict(box=(30.0, 20.0, 60.0, 40.0))
+    plain = np.asarray(service.run(select_request(photo, **box)).image) > 127
+    grown = np.asarray(service.run(select_request(photo, grow=3, **box)).image) > 127
+    shrunk = np.asarray(service.run(select_request(photo, grow=-3, **box)).image) > 127
+    inverted = np.asarray(service.run(select_request(photo, invert=True, **box)).image) > 127
+    assert (grown >= plain).all() and (shrunk <= plain).all()
+    assert np.array_equal(inverted, ~plain)
+
+
+def test_shrink_is_grow_of_what_is_not_selected_and_leaves_the_picture_edge_alone():
+    mask = Image.new("L", (20, 20), 0)
+    mask.paste(255, (0, 5, 15, 15))
+    small = np.asarray(geometry.shrink(mask, 2)) > 0
+    assert small[7:13, 0:13].all() and not small[5:7].any() and not small[:, 13:].any()
+    assert np.array_equal(np.asarray(geometry.invert(geometry.invert(mask))), np.asarray(mask))
+
+
+@pytest.mark.parametrize(("item", "raw", "message"), [
+    (GROW, 500, "between -200 and 200"), (GROW, 1.5, "whole number"), (REFINE, "maybe", "true or false"),
+    (INVERT, 7, "true or false"),
+])
+def test_bad_edge_options_are_refused_with_a_sentence(settings, item, raw, message):
+    with pytest.raises(UserError, match=message):
+        item.check(parse(item, raw), settings)
+
+
+def test_switches_read_what_an_api_caller_sends():
+    assert [parse(REFINE, raw) for raw in (True, "true", "1", 1, "no", False, None, "")] == [
+        True, True, True, True, False, False, False, False]
 
 
 # ------------------------------------------------------------------ bad input: a sentence, nothing run
