@@ -56,8 +56,9 @@ STRINGS = {
         "canvas.tool": "Tool",
         "canvas.select": "Select",
         "canvas.size": "Size",
-        "canvas.select_hint": "Click an object to select it · Alt-click or right-click to take it away · "
-                              "drag a box around it.",
+        "canvas.select_hint": "Click an object to select it, or drag a box around it. Alt-click, right-click "
+                              "or Take away removes from the selection.",
+        "canvas.take_away": "Take away",
         "canvas.words": "Select by words",
         "canvas.words_placeholder": "e.g. the red car",
         "canvas.find": "Find",
@@ -91,8 +92,9 @@ STRINGS = {
         "canvas.tool": "Verktyg",
         "canvas.select": "Markera",
         "canvas.size": "Storlek",
-        "canvas.select_hint": "Klicka på ett föremål för att markera det · Alt-klicka eller högerklicka för att "
-                              "ta bort det · dra en ruta runt det.",
+        "canvas.select_hint": "Klicka på ett föremål för att markera det, eller dra en ruta runt det. Alt-klick, "
+                              "högerklick eller Dra ifrån tar bort från markeringen.",
+        "canvas.take_away": "Dra ifrån",
         "canvas.words": "Markera med ord",
         "canvas.words_placeholder": "t.ex. den röda bilen",
         "canvas.find": "Hitta",
@@ -140,6 +142,7 @@ TEMPLATE = """
     <label class="cv-brush-only">__SIZE__ <input class="cv-size" type="range" min="4" max="160" value="40"></label>
     <button type="button" class="cv-erase cv-brush-only"><span class="cv-off">__ERASER__</span><span
       class="cv-on">__ERASER_ON__</span></button>
+    <button type="button" class="cv-take cv-select-only" aria-pressed="false">__TAKE_AWAY__</button>
     <button type="button" class="cv-clear">__CLEAR__</button>
     <span class="cv-hint cv-brush-only">__PAINT_HINT__</span>
     <span class="cv-hint cv-select-only">__SELECT_HINT__</span>
@@ -194,7 +197,7 @@ CSS = """
 .cv-modes button { border-radius: 0; }
 .cv-modes button:first-child { border-radius: 6px 0 0 6px; }
 .cv-modes button:last-child { border-radius: 0 6px 6px 0; border-left: 0; }
-.cv-modes button[aria-pressed="true"] { background: var(--color-accent-soft); font-weight: 600; }
+.cv-modes button[aria-pressed="true"], .cv-take[aria-pressed="true"] { background: var(--color-accent-soft); font-weight: 600; }
 .cv-words { display: flex; gap: 0.4em; align-items: center; flex-wrap: wrap; margin: 0; }
 .cv-words label { display: flex; gap: 0.4em; align-items: center; }
 .cv-words input, .cv-by { padding: 0.2em 0.4em; border: 1px solid var(--border-color-primary); border-radius: 6px;
@@ -221,7 +224,7 @@ CSS = """
 JS = """
 const say = __LABELS__[document.documentElement.lang] || __LABELS__.en;
 const state = { src: null, erasing: false, drawing: false, last: null, zoom: 1, comparing: false,
-                tool: 'brush', picks: [], box: null, base: null, subtract: false, asked: 0, pending: null,
+                tool: 'brush', taking: false, picks: [], box: null, base: null, subtract: false, asked: 0, pending: null,
                 press: null };
 const $ = (selector) => element.querySelector(selector);
 const root = () => $('.cv');
@@ -425,7 +428,8 @@ const bind = () => {
     e.preventDefault();
     canvas.setPointerCapture(e.pointerId);
     if (state.tool === 'select') {
-      state.press = { from: point(e), x: e.clientX, y: e.clientY, remove: e.altKey || e.button === 2, box: null };
+      const remove = e.altKey || e.button === 2 || state.taking;
+      state.press = { from: point(e), x: e.clientX, y: e.clientY, remove, box: null };
       return;
     }
     endSelection();  // the brush changes what is selected: a new click starts a new selection
@@ -452,15 +456,13 @@ const bind = () => {
     if (press) {
       state.press = null;
       if (e.type === 'pointercancel') { marks(); return; }
-      if (press.box) {
-        select(() => { state.box = press.box; });
-      } else {
-        const [x, y] = inPicture(press.from);
-        select(() => {
-          if (press.remove && !state.picks.length && !state.box) state.subtract = true;  // take an object away
-          state.picks = [...state.picks, [x, y, press.remove && !state.subtract ? 0 : 1]];
-        });
-      }
+      const [x, y] = inPicture(press.from);
+      select(() => {
+        // taking away with nothing being selected: select the object, then take it from the mask
+        if (press.remove && !state.picks.length && !state.box) state.subtract = true;
+        if (press.box) state.box = press.box;
+        else state.picks = [...state.picks, [x, y, press.remove === state.subtract ? 1 : 0]];
+      });
       return;
     }
     if (!state.drawing) return;
@@ -471,6 +473,10 @@ const bind = () => {
   canvas.addEventListener('pointercancel', end);
   $('.cv-mode-brush').addEventListener('click', () => useTool('brush'));
   $('.cv-mode-select').addEventListener('click', () => useTool('select'));
+  $('.cv-take').addEventListener('click', () => {  // on a phone: no Alt key, no right button
+    state.taking = !state.taking;
+    $('.cv-take').setAttribute('aria-pressed', String(state.taking));
+  });
   $('.cv-erase').addEventListener('click', () => {
     state.erasing = !state.erasing;
     $('.cv-erase').classList.toggle('active', state.erasing);
@@ -523,7 +529,7 @@ watch('value', () => document.dispatchEvent(new CustomEvent('studio-selection', 
 def build_canvas(**kwargs) -> gr.HTML:
     template = TEMPLATE
     for name in ("empty", "compare", "before", "after", "fit", "brush", "eraser", "eraser_on", "clear", "paint_hint",
-                 "select", "size", "select_hint", "words", "find", "invert", "grow", "shrink", "px"):
+                 "select", "size", "select_hint", "words", "find", "invert", "grow", "shrink", "px", "take_away"):
         template = template.replace(f"__{name.upper()}__", in_every_language(f"canvas.{name}"))
     labels = {lang: {name: text(f"canvas.{name}", lang) for name in ARIA} for lang in LANGUAGES}
     js = JS.replace("__LABELS__", json.dumps(labels, ensure_ascii=False))

@@ -78,6 +78,17 @@ def test_every_tab_looks_right_reads_right_and_passes_axe(browser, live_app, scr
             problems += [f"{name}: untranslated {shown}" for shown in page.evaluate(KEYS_SHOWN)]
             page.evaluate(axe + "\n;true")  # through the DevTools protocol: the page's CSP lets no inline script in
             problems += [f"{name}: {violation}" for violation in page.evaluate(AXE)]
+        # the Select tool of the masked edits, with its words box, invert and grow/shrink
+        page.locator(".tab-wrapper [role=tab]").filter(has_text=text("studio.tab", lang)).first.click()
+        page.click("#canvas .cv-compare")  # Compare off again: the tools show
+        page.wait_for_selector("#canvas .cv:not(.comparing)", timeout=TIMEOUT_MS)
+        studio.choose(text("op.inpaint.label", lang))
+        page.click("#canvas .cv-mode-select")
+        page.wait_for_selector("#canvas .cv-select-tools", state="visible", timeout=TIMEOUT_MS)
+        page.locator("#canvas").scroll_into_view_if_needed()
+        page.screenshot(path=str(screens / f"{lang}-{size}-select.png"), full_page=True)
+        problems += [f"select: untranslated {shown}" for shown in page.evaluate(KEYS_SHOWN)]
+        problems += [f"select: {violation}" for violation in page.evaluate(AXE)]
         problems += compose_view(page, studio, screens / f"{lang}-{size}-studio-compose.png", photo, lang)
         assert not problems, "\n".join(problems)
 

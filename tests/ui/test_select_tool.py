@@ -95,6 +95,26 @@ def test_click_an_object_see_the_overlay_erase_it_and_nothing_outside_changes(st
     assert outside.any() and not changed[outside].any()
 
 
+def test_on_the_page_empty_words_and_a_flat_drag_say_why_next_to_the_tools(studio, tmp_path):
+    path = tmp_path / "square.png"
+    picture().save(path)
+    studio.upload(path)
+    studio.choose("Restyle")  # restyle-in-region: the masked edits all have the Select tool
+    studio.page.click("#canvas .cv-mode-select")
+    studio.page.click("#canvas .cv-find")
+    said = studio.page.locator("#canvas .cv-say.error")
+    said.filter(has_text="Type what to select first").wait_for(timeout=TIMEOUT_MS)
+    box = studio.page.locator("#canvas canvas.cv-mask").bounding_box()
+    y = box["y"] + box["height"] / 2
+    studio.page.mouse.move(box["x"] + 10, y)
+    studio.page.mouse.down()
+    studio.page.mouse.move(box["x"] + box["width"] - 10, y, steps=5)  # a drag with no height: no box
+    studio.page.mouse.up()
+    said.filter(has_text="The box has no area inside the picture").wait_for(timeout=TIMEOUT_MS)
+    assert studio.page.locator("#canvas .cv-marks div").count() == 0  # the refused box is not kept
+    assert studio.page.evaluate(MASK_SHOWN) is None
+
+
 # ------------------------------------------------------------------ the handler, with bad questions
 
 
