@@ -19,8 +19,8 @@ The Select tool, beside the brush: a click selects the object under it, Alt-clic
 takes from the selection, a drag selects what is in the box, words name what to select; Invert,
 Grow and Shrink change the mask. The page keeps the clicks of the selection being made and sends
 them all each time (the server keeps no click state) with the custom event "selection" (its data:
-{"action": "select" | "words" | "invert" | "grow" | "shrink", "n", "points", "box", "text", "mask",
-"by"}); StudioHandlers.selection answers into a hidden HTML (build_selection_answer) that hands the
+{"action": "select" | "words" | "invert" | "grow" | "shrink", "n", "points", "box", "text", "refine",
+"mask", "by"}); StudioHandlers.selection answers into a hidden HTML (build_selection_answer) that hands the
 answer back here: {"n", "layer": the new mask as a data URL drawn in the brush's colour, "say":
 a sentence, "error": bool}. The selection is drawn into the painted layer itself, so Run uses it
 and the brush and eraser add to it or take from it.
@@ -62,6 +62,7 @@ STRINGS = {
         "canvas.words": "Select by words",
         "canvas.words_placeholder": "e.g. the red car",
         "canvas.find": "Find",
+        "canvas.refine": "Refine edges (hair, fur)",
         "canvas.invert": "Invert selection",
         "canvas.grow": "Grow",
         "canvas.shrink": "Shrink",
@@ -98,6 +99,7 @@ STRINGS = {
         "canvas.words": "Markera med ord",
         "canvas.words_placeholder": "t.ex. den röda bilen",
         "canvas.find": "Hitta",
+        "canvas.refine": "Förfina kanter (hår, päls)",
         "canvas.invert": "Invertera markeringen",
         "canvas.grow": "Väx",
         "canvas.shrink": "Krymp",
@@ -150,9 +152,10 @@ TEMPLATE = """
   <div class="cv-tools cv-select-tools">
     <form class="cv-words"><label>__WORDS__ <input type="text" class="cv-phrase" maxlength="400"
       autocomplete="off"></label><button type="submit" class="cv-find">__FIND__</button></form>
+    <label class="cv-refine-box"><input type="checkbox" class="cv-refine"> __REFINE__</label>
     <button type="button" class="cv-invert">__INVERT__</button>
     <span class="cv-steps"><button type="button" class="cv-grow">__GROW__</button><button type="button"
-      class="cv-shrink">__SHRINK__</button><input class="cv-by" type="number" min="1" max="256" step="1"
+      class="cv-shrink">__SHRINK__</button><input class="cv-by" type="number" min="1" max="200" step="1"
       value="8"> __PX__</span>
   </div>
   <div class="cv-say" role="status" aria-live="polite"></div>
@@ -204,6 +207,7 @@ CSS = """
   font-size: var(--text-sm); background: var(--background-fill-primary); color: var(--body-text-color); }
 .cv-words input { width: 12em; max-width: 50vw; }
 .cv-by { width: 4.5em; }
+.cv-refine-box { display: inline-flex; gap: 0.3em; align-items: center; }
 .cv-steps { display: inline-flex; gap: 0.3em; align-items: center; }
 .cv.no-words .cv-words { display: none; }
 .cv-marks { position: absolute; inset: 0; pointer-events: none; }
@@ -283,6 +287,8 @@ const pictureSize = () => {
   return Array.isArray(size) && size.length === 2 ? size : [canvas.width || 1, canvas.height || 1];
 };
 
+const refining = () => $('.cv-refine').checked;  // ViTMatte decides the edge: slower, for hair and fur
+
 const endSelection = () => {  // what is selected stays in the mask; the next click starts a new selection
   state.picks = []; state.box = null; state.base = null; state.subtract = false;
   marks();
@@ -341,7 +347,7 @@ const select = (change) => {  // add a click or a box to the selection being mad
   change();
   marks();
   state.pending = { action: 'select', undo: () => Object.assign(state, before) };
-  ask({ action: 'select', points: state.picks.length ? state.picks : null, box: state.box });
+  ask({ action: 'select', points: state.picks.length ? state.picks : null, box: state.box, refine: refining() });
 };
 
 const show = () => {
@@ -493,7 +499,7 @@ const bind = () => {
     endSelection();
     state.base = ctx.getImageData(0, 0, canvas.width, canvas.height);
     state.pending = { action: 'select', undo: endSelection };
-    ask({ action: 'words', text: $('.cv-phrase').value });
+    ask({ action: 'words', text: $('.cv-phrase').value, refine: refining() });
   });
   const change = (action, extra) => {
     state.pending = { action };
@@ -529,7 +535,7 @@ watch('value', () => document.dispatchEvent(new CustomEvent('studio-selection', 
 def build_canvas(**kwargs) -> gr.HTML:
     template = TEMPLATE
     for name in ("empty", "compare", "before", "after", "fit", "brush", "eraser", "eraser_on", "clear", "paint_hint",
-                 "select", "size", "select_hint", "words", "find", "invert", "grow", "shrink", "px", "take_away"):
+                 "select", "size", "select_hint", "words", "find", "invert", "grow", "shrink", "px", "take_away", "refine"):
         template = template.replace(f"__{name.upper()}__", in_every_language(f"canvas.{name}"))
     labels = {lang: {name: text(f"canvas.{name}", lang) for name in ARIA} for lang in LANGUAGES}
     js = JS.replace("__LABELS__", json.dumps(labels, ensure_ascii=False))

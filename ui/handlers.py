@@ -22,8 +22,8 @@ from pipelines import registry
 from pipelines.base import EditRequest, Operation
 from pipelines.examples import mask_data_url
 from pipelines.examples import picture as example_picture
-from pipelines.inputs import IMAGE, IMAGES, MASK, MODEL, PROMPT, InputContext
-from pipelines.mask_edits import MAX_STEP, grown, inverted
+from pipelines.geometry import grow, invert, shrink
+from pipelines.inputs import GROW, IMAGE, IMAGES, MASK, MODEL, PROMPT, REFINE, InputContext
 from pipelines.ops.select import Select, tab_request
 from pipelines.registry import get_operation
 from pipelines.service import ProgressFn
@@ -553,28 +553,30 @@ class StudioHandlers:
                     raise gr.Error(text("canvas.no_words", lang), print_exception=False)
                 raw = {"text": ask.get("text")} if action == "words" else {"points": ask.get("points"),
                                                                              "box": ask.get("box")}
+                raw[REFINE.name] = bool(ask.get("refine"))
                 outcome = run_edit(self.paid_runs, tab_request(raw, ctx, entry.embeddings), user.id, gr.Progress(),
                                    lang=lang)
                 return outcome.image, outcome.notice
             if action in ("invert", "grow", "shrink"):
                 mask = MASK.parse({"mask": ask.get("mask")}, ctx) or Image.new("L", entry.image.size, 0)
                 if action == "invert":
-                    return inverted(mask), None
+                    return invert(mask), None
                 by = self._step(ask.get("by"), lang)
-                return grown(mask, by if action == "grow" else -by), None
+                return (grow if action == "grow" else shrink)(mask, by), None
         except UserError as exc:
             raise user_error(exc, lang) from None
         raise gr.Error(text("canvas.unknown", lang), print_exception=False)
 
     @staticmethod
     def _step(raw: Any, lang: str) -> int:
-        """How many of the picture's pixels to grow or shrink by: a whole number from 1 to MAX_STEP."""
+        """How many of the picture's pixels to grow or shrink by: a whole number, at most what Select's own
+        grow input allows (pipelines/inputs.py GROW)."""
         try:
             number = float(str(raw).strip())
         except ValueError:
             number = 0.0
-        if not (number.is_integer() and 1 <= number <= MAX_STEP):
-            raise gr.Error(text("canvas.by_range", lang, limit=MAX_STEP), print_exception=False)
+        if not (number.is_integer() and 1 <= number <= GROW.maximum):
+            raise gr.Error(text("canvas.by_range", lang, limit=f"{GROW.maximum:g}"), print_exception=False)
         return int(number)
 
     # --- history

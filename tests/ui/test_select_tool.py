@@ -165,9 +165,9 @@ def test_a_click_answers_a_mask_layer_at_the_pictures_size_and_charges_nothing(h
     ({"action": "select", "points": "[[1, 2"}, "Points must be a list of [x, y, label]"),
     ({"action": "words", "text": "   "}, "Type what to select first"),
     ({"action": "words", "text": "x" * 300}, "The text is 300 characters long"),
-    ({"action": "grow", "by": "0", "mask": None}, "from 1 to 256"),
-    ({"action": "shrink", "by": "1e9", "mask": None}, "from 1 to 256"),
-    ({"action": "grow", "by": "two", "mask": None}, "from 1 to 256"),
+    ({"action": "grow", "by": "0", "mask": None}, "from 1 to 200"),
+    ({"action": "shrink", "by": "1e9", "mask": None}, "from 1 to 200"),
+    ({"action": "grow", "by": "two", "mask": None}, "from 1 to 200"),
     ({"action": "invert", "mask": "data:image/png;base64,AAAA"}, "The painted mask could not be read"),
     ({"action": "rotate"}, "does not do"),
 ])
