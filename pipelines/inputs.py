@@ -348,6 +348,33 @@ class ModelChoice(Text):
                               allow_custom_value=True)
 
 
+MAX_PHRASE_CHARS = 200  # a name for what to select ("all the people"), not a paragraph
+
+
+@dataclass(eq=False, repr=False)
+class Phrase(Text):
+    """What to select, named in a few words ("the sky"). Not a page control: the Select tool has its own box."""
+
+    kind: ClassVar[str] = "phrase"
+    name: str = "text"
+    default: str = ""
+    on_page: bool = False
+    texts: Texts = field(default_factory=lambda: {
+        "en": {"label": "What to select",
+               "too_long": "The text is {length} characters long; name what to select in at most {limit}."},
+        "sv": {"label": "Vad som ska väljas",
+               "too_long": "Texten är {length} tecken lång; beskriv det som ska väljas med högst {limit}."},
+    })
+
+    def parse(self, raw: Any, ctx: InputContext) -> str:
+        return "" if raw is None else " ".join(str(raw).split())
+
+    def check(self, value: Any, settings: Settings) -> None:
+        if len(value or "") > MAX_PHRASE_CHARS:
+            raise UserError(self.text("too_long", length=f"{len(value):,}", limit=MAX_PHRASE_CHARS))
+
+
+
 # ------------------------------------------------------------------ numbers and choices
 
 NUMBER_TEXTS = {  # shared by every number; the page's tables have them as input.number.<key> (see all_tables)
@@ -601,35 +628,6 @@ class Box(Input):
 
     def api_field(self, ui: Any) -> Any:
         return ui.gr.JSON(label=self.name)
-
-
-MAX_PHRASE_CHARS = 200  # a name for what to select ("all the people"), not a paragraph
-
-
-@dataclass(eq=False, repr=False)
-class Phrase(Input):
-    """What to select, named in a few words ("the sky"). Not a page control: the Select tool has its own box."""
-
-    kind: ClassVar[str] = "phrase"
-    name: str = "text"
-    default: str = ""
-    on_page: bool = False
-    texts: Texts = field(default_factory=lambda: {
-        "en": {"label": "What to select",
-               "too_long": "The text is {length} characters long; name what to select in at most {limit}."},
-        "sv": {"label": "Vad som ska väljas",
-               "too_long": "Texten är {length} tecken lång; beskriv det som ska väljas med högst {limit}."},
-    })
-
-    def parse(self, raw: Any, ctx: InputContext) -> str:
-        return "" if raw is None else " ".join(str(raw).split())
-
-    def check(self, value: Any, settings: Settings) -> None:
-        if len(value or "") > MAX_PHRASE_CHARS:
-            raise UserError(self.text("too_long", length=f"{len(value):,}", limit=MAX_PHRASE_CHARS))
-
-    def api_field(self, ui: Any) -> Any:
-        return ui.gr.Textbox(label=self.name)
 
 
 @dataclass(eq=False, repr=False)

@@ -247,3 +247,10 @@ def test_identical_uploads_at_the_same_time_all_work(live_app, key, photo):
         t.join()
     assert errors == [] and len(results) == 6
     assert [p for p in live_app.studio.upload_root.rglob("*") if p.is_file()] == []
+
+
+def test_select_by_words_with_a_soft_grown_edge_over_the_api(client, photo):
+    result, seed, run_id = client.predict(image=handle_file(photo), text="the sky", refine=True, grow=2,
+                                          api_name="/select")
+    image = picture(result)
+    assert (image.size, image.mode) == ((64, 48), "L") and seed is None and len(run_id) == 32
