@@ -102,12 +102,13 @@ def test_the_api_offers_it_and_it_runs_for_its_price(grey_app, tmp_path):
     photo = tmp_path / "photo.png"
     samples.noise(40, 30).save(photo)
     before = grey_app.studio.ledger.balance(user.id).available
-    result, seed, run_id = client.predict(handle_file(str(photo)), api_name="/grayscale")
+    result, seed, run_id, recipe = client.predict(handle_file(str(photo)), api_name="/grayscale")
     import base64
     import io
 
     picture = np.asarray(Image.open(io.BytesIO(base64.b64decode(result["url"].split(",", 1)[1]))).convert("RGB"))
     assert picture.shape == (30, 40, 3) and seed is None and len(run_id) == 32
+    assert recipe["operation"] == "grayscale" and recipe["run_id"] == run_id  # its recipe comes for free
     assert (picture[..., 0] == picture[..., 1]).all() and (picture[..., 1] == picture[..., 2]).all()  # grey
     assert grey_app.studio.ledger.balance(user.id).available == before - 2
 

@@ -27,8 +27,10 @@ STRINGS = {
                            "Account tab, and send it with every call; runs cost the same credits as on the page.",
         "developers.install": "Install the client once:",
         "developers.results": "Each call returns the picture as an inline PNG (its <code>url</code> is a data: URL), "
-                              "the seed and the run id. Errors come back as sentences, e.g. when a key was revoked "
-                              "or mistyped, or the credits are not enough.",
+                              "the seed, the run id and its recipe (how it was made, as JSON: kept by you, not by the "
+                              "server; <code>/replay</code> runs a recipe again on the same picture). Errors come "
+                              "back as sentences, e.g. when a key was revoked or mistyped, or the credits are not "
+                              "enough.",
         "developers.parameters": "Parameters",
         "developers.name": "Name",
         "developers.meaning": "What it is",
@@ -43,8 +45,10 @@ STRINGS = {
                            "fliken Konto och skicka den med varje anrop; körningar kostar samma krediter som på sidan.",
         "developers.install": "Installera klienten en gång:",
         "developers.results": "Varje anrop ger tillbaka bilden som en inbäddad PNG (dess <code>url</code> är en "
-                              "data:-URL), seed och körningens id. Fel kommer som meningar, t.ex. när en nyckel har "
-                              "återkallats eller skrivits fel, eller när krediterna inte räcker.",
+                              "data:-URL), seed, körningens id och dess recept (hur bilden gjordes, som JSON: det "
+                              "sparas hos dig, inte på servern; <code>/replay</code> kör ett recept igen på samma "
+                              "bild). Fel kommer som meningar, t.ex. när en nyckel har återkallats eller skrivits fel, "
+                              "eller när krediterna inte räcker.",
         "developers.parameters": "Parametrar",
         "developers.name": "Namn",
         "developers.meaning": "Vad det är",
@@ -66,7 +70,8 @@ def snippet(op: Operation, base_url: str) -> str:
     return (
         "from gradio_client import Client, handle_file\n\n"
         f'client = Client("{base_url}/", headers={{"Authorization": "Bearer YOUR_API_KEY"}})\n'
-        f"result, seed, run_id = client.predict(\n    {', '.join(arguments)},\n    api_name=\"/{op.id}\",\n)\n"
+        f"result, seed, run_id, recipe = client.predict(\n    {', '.join(arguments)},\n"
+        f"    api_name=\"/{op.id}\",\n)\n"
     )
 
 

@@ -20,7 +20,7 @@ def test_a_key_runs_an_operation_and_the_run_is_recorded_for_its_user(live_app, 
     user = live_app.new_user()
     key, _ = live_app.studio.accounts.api_keys.create(user.id, "notebook")
     client = Client(live_app.url, verbose=False, download_files=False, headers={"Authorization": f"Bearer {key}"})
-    _result, _seed, run_id = client.predict(handle_file(photo), 2, api_name="/upscale")
+    _result, _seed, run_id, _recipe = client.predict(handle_file(photo), 2, api_name="/upscale")
     row = next(r for r in live_app.studio.service.usage.recent(50) if r["run_id"] == run_id)
     assert row["user_id"] == user.id and row["status"] == "ok"
 

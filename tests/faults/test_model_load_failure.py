@@ -30,6 +30,6 @@ def test_the_broken_operation_is_unavailable_and_the_others_work(faulty_app, tmp
     assert "could not be loaded" in health["operations"]["restyle"]["error"]
     assert all(op["available"] for name, op in health["operations"].items() if name != "restyle")
 
-    result, _seed, run_id = client.predict(image=handle_file(str(photo)), scale=2, api_name="/upscale")
+    result, _seed, run_id, _recipe = client.predict(image=handle_file(str(photo)), scale=2, api_name="/upscale")
     assert result["url"].startswith("data:image/png") and run_id
     assert ledger.balance(user_id).balance == start - 2  # upscale's price, charged once

@@ -152,8 +152,8 @@ def test_runs_survive_a_postgres_restart(pg_app, tmp_path, monkeypatch, caplog):
     photo = tmp_path / "photo.png"
     samples.noise(64, 48).save(photo)
     client, _ = api_client(pg_app)
-    result, _seed, run_id = client.predict(image=handle_file(str(photo)), prompt="make it snowy", steps=2, seed=7,
-                                           api_name="/instruct_edit")
+    result, _seed, run_id, _recipe = client.predict(image=handle_file(str(photo)), prompt="make it snowy", steps=2,
+                                                    seed=7, api_name="/instruct_edit")
     assert result["url"].startswith("data:image/png") and run_id
     retried = sum("trying once more" in r.getMessage() for r in caplog.records)
     print(f"{len(outcomes)} runs around the restart: {len(delivered)} delivered, {len(failed)} failed, "

@@ -69,7 +69,7 @@ def test_every_operation_runs_through_the_fork_and_pickle_boundary(client, files
     if op.masked:
         kwargs["mask"] = handle_file(files["mask"])
     asked = len(zerogpu_standin.DURATIONS)
-    result, seed, run_id = client.predict(image=handle_file(files["photo"]), api_name=f"/{op_id}", **kwargs)
+    result, seed, run_id, _recipe = client.predict(image=handle_file(files["photo"]), api_name=f"/{op_id}", **kwargs)
     image = picture(result)
     assert (image.size, image.mode) == expected(op_id)
     assert len(run_id) == 32 and seed == (op.examples.get("seed") if op.uses_seed else None)

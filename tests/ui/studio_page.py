@@ -107,3 +107,17 @@ class StudioPage:
     def downloaded_image(self) -> Image.Image:
         _name, data = self.download()
         return Image.open(io.BytesIO(data))
+
+    def download_recipe(self) -> tuple[str, bytes]:
+        """The current result's recipe, saved from the link beside the picture's."""
+        with self.page.expect_download() as event:
+            self.page.click("#recipe-link")
+        download = event.value
+        return download.suggested_filename, Path(download.path()).read_bytes()
+
+    def replay(self, recipe: str) -> None:
+        """Paste a recipe under "Replay a recipe" and press its button (waits for nothing: see run/wait_for_message)."""
+        if not self.page.is_visible("#recipe-box textarea"):
+            self.page.click("#replay button:has-text('Replay a recipe'), #replay .label-wrap")
+        self.page.fill("#recipe-box textarea", recipe)
+        self.page.click("#replay-run")

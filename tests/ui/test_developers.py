@@ -38,11 +38,12 @@ def test_the_snippet_runs_as_pasted(live_app, tmp_path, monkeypatch):
     result = scope["result"]
     picture = Image.open(io.BytesIO(base64.b64decode(result["url"].split(",", 1)[1])))
     assert picture.size == (64, 48) and isinstance(scope["seed"], int) and len(scope["run_id"]) == 32
+    assert scope["recipe"]["run_id"] == scope["run_id"]
 
 
 def test_the_page_links_to_the_api_and_gradios_own_panel_lists_only_operations(live_app):
     assert 'href="/developers"' in httpx.get(live_app.url).text or "developers" in httpx.get(
         f"{live_app.url}config").text
     info = httpx.get(f"{live_app.url}gradio_api/info").json()
-    assert set(info["named_endpoints"]) == {f"/{op_id}" for op_id in OPERATIONS}
+    assert set(info["named_endpoints"]) == {f"/{op_id}" for op_id in OPERATIONS} | {"/replay"}
     assert info["unnamed_endpoints"] == {}
