@@ -148,9 +148,10 @@ def _model_name(op: Operation, model_id: str) -> str:
 
 
 def columns_of(requests: list[EditRequest]) -> int:
-    """A model's cells make a row of the grid."""
-    models = {request.values.get(MODEL.name) for request in requests}
-    return max(1, len(requests) // max(1, len(models)))
+    """A model's cells make a row of the grid; with one cell a model, the models stand side by side."""
+    models = max(1, len({request.values.get(MODEL.name) for request in requests}))
+    per_model = max(1, len(requests) // models)
+    return per_model if per_model > 1 else len(requests)
 
 
 def data_url(data: bytes, mime: str) -> str:
