@@ -24,7 +24,7 @@ from pipelines.base import EditRequest, Operation
 from pipelines.compare import grid, read_sweep
 from pipelines.contact_sheet import Tile, contact_sheet, csv_text, tile
 from pipelines.images import to_data_url
-from pipelines.inputs import IMAGE, MASK, MODEL, PROMPT, InputContext
+from pipelines.inputs import MASK, MODEL, PROMPT, InputContext
 from pipelines.recipes import to_json
 from pipelines.registry import OPERATIONS, get_operation
 from ui.controls import run_row
@@ -42,7 +42,7 @@ STRINGS = {
         "compare.tab": "Compare",
         "compare.intro": "Run one picture through several models and settings side by side (at most 16 results). "
                          "The price is shown on the button and held once; only the results you get are charged.",
-        "compare.picture": "Picture (leave empty to use the Studio tab's current picture)",
+        "compare.picture": "Another picture (it becomes the Studio tab's picture too)",
         "compare.operation": "What to do",
         "compare.models": "Models (up to 4)",
         "compare.steps": "Steps, separated by commas (empty: the model's default)",
@@ -60,15 +60,14 @@ STRINGS = {
         "compare.failed_cells": "{failed} of {cells} could not run and were not charged.",
         "compare.cancelled": "Cancelled. Nothing was charged.",
         "compare.no_picture": "Upload a picture here, or open one in the Studio tab first.",
-        "compare.source": "Compared: the Studio tab's current picture ({width}×{height}). "
-                          "Upload one above to compare that instead.",
+        "compare.source": "Compared: the Studio tab's current picture ({width}×{height}).",
         "compare.no_source": "No picture yet: upload one above, or open one in the Studio tab.",
     },
     "sv": {
         "compare.tab": "Jämför",
         "compare.intro": "Kör en bild genom flera modeller och inställningar sida vid sida (högst 16 resultat). "
                          "Priset står på knappen och reserveras en gång; bara de resultat du får debiteras.",
-        "compare.picture": "Bild (lämna tomt för att använda Studio-flikens aktuella bild)",
+        "compare.picture": "En annan bild (den blir Studio-flikens bild också)",
         "compare.operation": "Vad vill du göra?",
         "compare.models": "Modeller (upp till 4)",
         "compare.steps": "Steg, åtskilda med kommatecken (tomt: modellens standardvärde)",
@@ -86,8 +85,7 @@ STRINGS = {
         "compare.failed_cells": "{failed} av {cells} kunde inte köras och debiterades inte.",
         "compare.cancelled": "Avbrutet. Inget debiterades.",
         "compare.no_picture": "Ladda upp en bild här, eller öppna en i Studio-fliken först.",
-        "compare.source": "Jämförs: Studio-flikens aktuella bild ({width}×{height}). "
-                          "Ladda upp en ovan för att jämföra den i stället.",
+        "compare.source": "Jämförs: Studio-flikens aktuella bild ({width}×{height}).",
         "compare.no_source": "Ingen bild än: ladda upp en ovan, eller öppna en i Studio-fliken.",
     },
 }
@@ -150,9 +148,10 @@ def _model_name(op: Operation, model_id: str) -> str:
 
 
 def columns_of(requests: list[EditRequest]) -> int:
-    """A model's cells make a row of the grid."""
-    models = {request.values.get(MODEL.name) for request in requests}
-    return max(1, len(requests) // max(1, len(models)))
+    """A model's cells make a row of the grid; with one cell a model, the models stand side by side."""
+    models = max(1, len({request.values.get(MODEL.name) for request in requests}))
+    per_model = max(1, len(requests) // models)
+    return per_model if per_model > 1 else len(requests)
 
 
 def data_url(data: bytes, mime: str) -> str:
@@ -234,6 +233,10 @@ class CompareHandlers:
         said = html.escape(text("compare.source", lang, width=image.width, height=image.height))
         return f'<img src="{to_data_url(fit_display(image, 320))}" alt="{said}"><span>{said}</span>'
 
+    def clear_upload(self) -> dict:
+        """The upload box empties once its picture became the tab's (the file itself is already deleted)."""
+        return gr.update(value=None)
+
     def price_label(self, operation: str, models: list[str] | None, steps: str, guidance: str, seeds: str,
                     request: gr.Request) -> dict:
         """'Run 6 · 24 credits': how many results and what they cost, before anything runs."""
@@ -251,19 +254,16 @@ class CompareHandlers:
             credits = size * self.paid_runs.price(EditRequest(op.id, session.current.image))
         return gr.update(value=text_count("compare.run", credits, lang, cells=size))
 
-    def run(self, picture: Any, operation: str, prompt: str, models: list[str] | None, steps: str, guidance: str,
-            seeds: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        """Run the grid on the uploaded picture, else the Studio tab's current one: the grid, downloads, a line."""
+    def run(self, operation: str, prompt: str, models: list[str] | None, steps: str, guidance: str, seeds: str,
+            request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+        """Run the grid on the Studio tab's current picture (an upload here became it): the grid, downloads, a line."""
         user, session, lang = self.studio._runner(request)
         op = get_operation(operation)
-        if picture:
-            ctx = InputContext(self.settings, self.studio._read_upload)
-        elif session.current is not None:
-            ctx = InputContext(self.settings, self.studio._read_upload, session.current.image)
-        else:
+        if session.current is None:
             raise gr.Error(text("compare.no_picture", lang), title=text("handlers.no_photo_title", lang),
                            print_exception=False)
-        raw = {IMAGE.name: picture, PROMPT.name: prompt, MASK.name: None}
+        ctx = InputContext(self.settings, self.studio._read_upload, session.current.image)
+        raw = {PROMPT.name: prompt, MASK.name: None}
         sweep = {"models": models, "steps": steps, "guidance": guidance, "seeds": seeds}
         requests = compare_requests(op, raw, sweep, ctx, lang)
         cancel = session.begin_run()
@@ -279,9 +279,11 @@ class CompareHandlers:
 
 
 def build_compare_tab(demo: gr.Blocks, handlers: CompareHandlers, device_queue: dict[str, Any],
-                      running: tuple[str, str], cancel: Callable[..., Any]) -> None:
+                      running: tuple[str, str], cancel: Callable[..., Any]) -> Callable[..., None]:
     """Draw the tab and wire it (call inside gr.Tabs). `running`: the page's JS that marks a run in progress
-    (so its Cancel shows); `cancel`: the Studio tab's, as the tab has one run at a time."""
+    (so its Cancel shows); `cancel`: the Studio tab's, as the tab has one run at a time. Returns what wires
+    its upload box once the Studio tab's pictures can be shown: `wire_upload(upload, view, studio_operation)`,
+    with the Studio tab's upload handler (the picture becomes its current one), its outputs and its operation."""
     private = {"api_visibility": "private"}
     offered = comparable()
     first = offered[0]
@@ -313,10 +315,17 @@ def build_compare_tab(demo: gr.Blocks, handlers: CompareHandlers, device_queue: 
         control.change(handlers.price_label, lists, run, **private)
     operation.change(handlers.choose, operation, [models, prompt, steps, guidance, seeds], **private)
     run.click(None, js=started).then(
-        handlers.run, [picture, operation, prompt, models, steps, guidance, seeds], [grid_view, downloads, message],
+        handlers.run, [operation, prompt, models, steps, guidance, seeds], [grid_view, downloads, message],
         preprocess=False, show_progress_on=status, **private, **device_queue,
     ).then(None, js=stopped)
     stop.click(cancel, None, None, queue=False, **private)
     tab.select(handlers.source, None, source, **private).then(handlers.price_label, lists, run, **private)
     demo.load(handlers.choose, operation, [models, prompt, steps, guidance, seeds], **private) \
         .then(handlers.price_label, lists, run, **private)
+
+    def wire_upload(upload: Callable[..., Any], view: list[Any], studio_operation: Any) -> None:
+        picture.upload(upload, [picture, studio_operation], view, preprocess=False, postprocess=False, **private) \
+            .then(handlers.clear_upload, None, picture, **private) \
+            .then(handlers.source, None, source, **private).then(handlers.price_label, lists, run, **private)
+
+    return wire_upload

@@ -275,8 +275,8 @@ def build_studio(studio: Studio) -> gr.Blocks:
                         examples = {op.id: gr.Button(t(f"op.{op.id}.example"), size="sm", elem_id=f"example-{op.id}")
                                     for op in OPERATIONS.values() if op.example is not None}
                     gr.Markdown(t("studio.shortcuts"), elem_id="shortcuts")
-            build_compare_tab(demo, CompareHandlers(studio, handlers), device_queue, (RUNNING_JS, STOPPED_JS),
-                              handlers.cancel)
+            wire_compare_upload = build_compare_tab(demo, CompareHandlers(studio, handlers), device_queue,
+                                                    (RUNNING_JS, STOPPED_JS), handlers.cancel)
             build_credits_tab(credits)
             account_tab = build_account_tab(account)
             build_my_data(MyDataHandlers(studio, account), account_tab)
@@ -325,6 +325,7 @@ def build_studio(studio: Studio) -> gr.Blocks:
                               postprocess=False, **private)
         for index, remove in enumerate(references.removes):
             remove.click(handlers.reference_remover(index), None, references.outputs(), postprocess=False, **private)
+        wire_compare_upload(handlers.upload, view, operation)  # a picture uploaded in Compare becomes this tab's too
         for control in page.priced_by():  # the price on the button follows the choices
             control.change(handlers.run_label, every_input, run, **private)
         page.remember_on(handlers.remember, every_input)

@@ -36,8 +36,13 @@ def test_a_small_compare_runs_on_the_studio_picture_and_shows_its_grid(page, liv
     assert page.locator("#compare-grid a.compare-recipe").count() == 2
     assert "2 results · 8 credits charged." in page.inner_text("#compare-run-message")
     sheet = page.get_attribute("#compare-sheet", "href")
-    assert Image.open(io.BytesIO(base64.b64decode(sheet.split(",", 1)[1]))).size[0] == 256 + 16  # one cell a row
+    assert Image.open(io.BytesIO(base64.b64decode(sheet.split(",", 1)[1]))).size[0] == 2 * (256 + 16)  # side by side
     table = base64.b64decode(page.get_attribute("#compare-csv", "href").split(",", 1)[1]).decode()
     assert table.count("\n") == 3 and "snowy" not in table
+    other = tmp_path / "other.png"
+    samples.noise(40, 30, seed=4).save(other)
+    page.set_input_files("#compare-picture input[type=file]", str(other))  # becomes the Studio tab's picture too
+    page.wait_for_function("document.querySelector('#compare-source').innerText.includes('40×30')",
+                           timeout=TIMEOUT_MS)
     if os.environ.get("SCREENSHOTS"):
         page.screenshot(path=f"{os.environ['SCREENSHOTS']}/compare-ran.png", full_page=True)
