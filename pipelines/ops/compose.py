@@ -5,8 +5,8 @@ FLUX.2 [klein] 4B by default: its pipeline takes a list of reference pictures fo
 picture is the one edited: the result has its size and framing (fitted like an instruction edit and put
 back by finish); the others are references, each scaled on its own (their shapes and modes may differ).
 How many pictures a model takes is a fact about the model (`Model.pictures`): a model that takes fewer
-than the visitor gave is refused in a sentence before anything is charged. Another multi-picture model is
-one `Model(...)` line below (QwenImageEditPlusPipeline takes 3), its call settings in instruct_edit.FAMILIES.
+than the visitor gave is refused in a sentence before anything is charged. Qwen-Image-Edit-2511
+(QwenImageEditPlusPipeline, with or without its Lightning LoRA) takes 3; call settings are instruct_edit's.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from PIL import Image
 
 from kernel.errors import RunFailed, UserError
 from pipelines.base import Model, Prepared, StepFn
-from pipelines.diffusion import DiffusionOperation, accepts
+from pipelines.diffusion import DiffusionOperation
 from pipelines.geometry import at_least, scaled_within, within_aspect
 from pipelines.images import flatten
 from pipelines.inputs import GUIDANCE, IMAGES, MODEL, PROMPT, SEED, STEPS
-from pipelines.ops.instruct_edit import FAMILIES, KLEIN
+from pipelines.ops.instruct_edit import FAMILIES, KLEIN, QWEN_EDIT, call_settings, lightning
 
 if TYPE_CHECKING:
     from config import Settings
@@ -62,6 +62,10 @@ class Compose(DiffusionOperation):
     inputs = (IMAGES, PROMPT, STEPS, GUIDANCE, SEED, MODEL)
     models = (
         Model(KLEIN, tiny="flux2-klein", name="FLUX.2 [klein] 4B", licence="Apache-2.0", speed="fast", pictures=4),
+        Model(QWEN_EDIT, tiny="qwen-edit-plus", name="Qwen-Image-Edit-2511", licence="Apache-2.0", speed="slow",
+              pictures=3),
+        lightning(4, pictures=3),
+        lightning(8, pictures=3),
     )
     pipeline_class = None  # the model folder says which pipeline it is
     price = 4
@@ -91,16 +95,7 @@ class Compose(DiffusionOperation):
         first, canvas = self.fit_whole(request, model, limits)
         others = [scaled_within(flatten(picture), limits.working_pixels) for picture in self.pictures(request)[1:]]
         references = [at_least(within_aspect(picture, MOST_STRETCHED), family.min_side) for picture in [first, *others]]
-        shared: dict[str, Any] = {
-            "num_inference_steps": request.steps or family.steps,
-            family.guidance_argument: family.guidance if request.guidance is None else request.guidance,
-            **family.extra,
-        }
-        width, height = canvas.padded  # the result is drawn at the first picture's canvas
-        if accepts(model.pipe, "height"):
-            shared.update(width=width, height=height)
-        if accepts(model.pipe, "max_area"):
-            shared["max_area"] = width * height
+        shared = call_settings(family, request, model, canvas)  # drawn at the first picture's canvas
         return Prepared(request, seed, {"image": references, "prompt": request.prompt}, shared, {"canvas": canvas})
 
     def call_inputs(self, batch: list[Prepared]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pipelines.inputs import GUIDANCE, IMAGE, MODEL, PROMPT, SEED, STEPS
 
 if TYPE_CHECKING:
     from pipelines.base import EditRequest, Limits
+    from pipelines.geometry import Canvas
     from pipelines.models import LoadedModel
 
 
@@ -57,14 +58,34 @@ QWEN_EDIT = "Qwen/Qwen-Image-Edit-2511"
 LIGHTNING_REPO = "lightx2v/Qwen-Image-Edit-2511-Lightning"
 
 
-def lightning(steps: int) -> Model:
+def lightning(steps: int, pictures: int = 1) -> Model:
     """Qwen-Image-Edit-2511 with its Lightning LoRA fused in: `steps` steps, no classifier-free guidance."""
     return Model(
-        f"{QWEN_EDIT}+Lightning-{steps}steps", tiny="qwen-edit-plus",
+        f"{QWEN_EDIT}+Lightning-{steps}steps", tiny="qwen-edit-plus", pictures=pictures,
         name=f"Qwen-Image-Edit-2511 Lightning ({steps} steps)", licence="Apache-2.0", speed="medium", base=QWEN_EDIT,
         lora=Lora(LIGHTNING_REPO, f"Qwen-Image-Edit-2511-Lightning-{steps}steps-V1.0-bf16.safetensors",
                   steps=steps, guidance=1.0, scheduler="lightning"),
     )
+
+
+def call_settings(family: Family, request: EditRequest, model: LoadedModel, canvas: Canvas) -> dict[str, Any]:
+    """The call arguments every item of a batch shares: steps and guidance (the visitor's, else a distilled
+    LoRA's, else the family's), the family's extras, and the canvas size for pipelines that resize otherwise."""
+    lora = model.spec.lora  # a distilled LoRA brings its own steps and guidance
+    guidance = request.guidance if request.guidance is not None else lora.guidance if lora else family.guidance
+    shared: dict[str, Any] = {
+        "num_inference_steps": request.steps or (lora.steps if lora else family.steps),
+        family.guidance_argument: guidance,
+        **family.extra,
+    }
+    if family.guidance_argument == "true_cfg_scale" and guidance <= 1:
+        shared.pop("negative_prompt", None)  # no true CFG: the pipeline would only warn about it
+    width, height = canvas.padded
+    if accepts(model.pipe, "height"):  # Flux/Qwen resize unless told the size
+        shared.update(width=width, height=height)
+    if accepts(model.pipe, "max_area"):
+        shared["max_area"] = width * height
+    return shared
 
 
 class InstructEdit(DiffusionOperation):
@@ -117,20 +138,7 @@ class InstructEdit(DiffusionOperation):
             raise RunFailed(f"{model.model_id} is not an instruction-editing model.")
         image, canvas = self.fit_whole(request, model, limits)
         image = at_least(image, family.min_side)
-        lora = model.spec.lora  # a distilled LoRA brings its own steps and guidance
-        guidance = request.guidance if request.guidance is not None else lora.guidance if lora else family.guidance
-        shared: dict[str, Any] = {
-            "num_inference_steps": request.steps or (lora.steps if lora else family.steps),
-            family.guidance_argument: guidance,
-            **family.extra,
-        }
-        if family.guidance_argument == "true_cfg_scale" and guidance <= 1:
-            shared.pop("negative_prompt", None)  # no true CFG: the pipeline would only warn about it
-        width, height = canvas.padded
-        if accepts(model.pipe, "height"):  # Flux/Qwen resize unless told the size
-            shared.update(width=width, height=height)
-        if accepts(model.pipe, "max_area"):
-            shared["max_area"] = width * height
+        shared = call_settings(family, request, model, canvas)
         return Prepared(request, seed, {"image": image, "prompt": request.prompt}, shared, {"canvas": canvas})
 
     def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:

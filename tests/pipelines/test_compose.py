@@ -7,22 +7,22 @@ import pytest
 from PIL import Image
 
 from kernel.errors import UserError
-from pipelines.base import EditRequest, Model
+from pipelines.base import EditRequest
 from pipelines.batcher import DeviceQueue
 from pipelines.geometry import within_aspect
 from pipelines.models import ModelManager
-from pipelines.registry import OPERATIONS
 from pipelines.service import EditService
 from tests import samples
 from tests.conftest import make_settings
 
 ONE_PICTURE_MODEL = "studio/one-picture-editor"  # not a model the studio knows: it takes one picture
+QWEN = "Qwen/Qwen-Image-Edit-2511"
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, tiny_models) -> EditService:
     settings = make_settings(tmp_path_factory.mktemp("compose"), tiny_models,
-                             compose_models=f"black-forest-labs/FLUX.2-klein-4B,{ONE_PICTURE_MODEL}")
+                             compose_models=f"black-forest-labs/FLUX.2-klein-4B,{QWEN},{ONE_PICTURE_MODEL}")
     return EditService(settings, ModelManager(settings), DeviceQueue(2), None)
 
 
@@ -66,14 +66,11 @@ def test_a_model_that_takes_one_picture_is_refused_for_two(service):
     service.plan(compose(samples.noise(32, 32), model=ONE_PICTURE_MODEL))  # one picture it takes
 
 
-def test_a_model_that_takes_three_is_refused_for_four(monkeypatch, service):
-    op = OPERATIONS["compose"]
-    three = Model("Qwen/Qwen-Image-Edit-2511", tiny="flux2-klein", name="Qwen-Image-Edit-2511", pictures=3)
-    monkeypatch.setattr(type(op), "models", (*op.models, three))
-    monkeypatch.setattr(service.settings, "operation_models",
-                        {"compose_models": f"black-forest-labs/FLUX.2-klein-4B,{three.id}"})
+def test_qwen_image_edit_2511_combines_up_to_three_pictures_and_refuses_four(service):
     with pytest.raises(UserError, match=r"^Qwen-Image-Edit-2511 takes at most 3 pictures; you gave 4\.$"):
-        service.plan(compose(*[samples.noise(32, 32, seed=n) for n in range(4)], model=three.id))
+        service.plan(compose(*[samples.noise(32, 32, seed=n) for n in range(4)], model=QWEN))
+    result = service.run(compose(samples.noise(72, 40, seed=1), samples.noise(40, 40, seed=2), model=QWEN))
+    assert result.image.size == (72, 40) and result.recipe["model"]["pipeline"] == "QwenImageEditPlusPipeline"
 
 
 def test_an_empty_instruction_is_a_sentence(service):
