@@ -97,9 +97,9 @@ def contact_sheet(original: Image.Image, tiles: list[Tile], columns: int, lang: 
     cell_w, cell_h = TILE + 2 * PAD, TILE + LABEL_LINES * LINE_HEIGHT + 2 * PAD
     sheet = Image.new("RGB", (columns * cell_w, rows * cell_h), "white")
     draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default()
+    font = _font()
     words = WORDS.get(lang, WORDS["en"])
-    _place(sheet, draw, font, original, (0, 0), [words["original"], f"{original.width}×{original.height}", ""])
+    _place(sheet, draw, font, original, (0, 0), [words["original"], f"{original.width} x {original.height}", ""])
     for index, item in enumerate(tiles):
         row, column = 1 + index // columns, index % columns
         lines = [item.model, item.settings_line(lang), item.numbers_line(lang)]
@@ -111,8 +111,9 @@ def _place(sheet: Image.Image, draw: ImageDraw.ImageDraw, font: Any, image: Imag
            at: tuple[int, int], lines: list[str]) -> None:
     x, y = at[0] + PAD, at[1] + PAD
     if image is not None:
-        shown = image.convert("RGBA")
-        shown.thumbnail((TILE, TILE))
+        scale = TILE / max(image.size)  # small pictures are enlarged too, so every cell is the same size
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        shown = image.convert("RGBA").resize(size, Image.Resampling.NEAREST if scale > 1 else Image.Resampling.LANCZOS)
         backdrop = Image.new("RGB", shown.size, (235, 235, 235))  # a cut-out's transparency shows as grey
         backdrop.paste(shown, mask=shown.getchannel("A"))
         sheet.paste(backdrop, (x + (TILE - shown.width) // 2, y + (TILE - shown.height) // 2))
@@ -120,6 +121,14 @@ def _place(sheet: Image.Image, draw: ImageDraw.ImageDraw, font: Any, image: Imag
         draw.rectangle((x, y, x + TILE - 1, y + TILE - 1), outline=(180, 180, 180), fill=(245, 245, 245))
     for number, line in enumerate(lines):
         draw.text((x, y + TILE + 2 + number * LINE_HEIGHT), _fit(draw, font, line), fill=(17, 24, 39), font=font)
+
+
+def _font() -> Any:
+    """DejaVu Sans where the system has it (å, ä, ö), else Pillow's own font."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", 12)
+    except OSError:
+        return ImageFont.load_default(size=12)
 
 
 def _fit(draw: ImageDraw.ImageDraw, font: Any, line: str) -> str:
