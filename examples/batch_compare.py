@@ -6,7 +6,7 @@ server turns away for the key's runs per minute (HTTP 429) wait the Retry-After 
 
     export STUDIO_API_KEY=...   # the Account tab makes one (Developers page: /developers)
     python examples/batch_compare.py http://127.0.0.1:7860/ photos/ \\
-        --models timbrooks/instruct-pix2pix,Qwen/Qwen-Image-Edit --prompt "make it winter" \\
+        --models timbrooks/instruct-pix2pix,black-forest-labs/FLUX.2-klein-4B --prompt "make it winter" \\
         --steps 20 --seed 1 --concurrency 2 --out compared/
 
 Only the standard library and gradio_client are needed (`pip install gradio_client`).

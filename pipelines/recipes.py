@@ -35,18 +35,22 @@ NOT_PARAMETERS = (IMAGE.name, MASK.name)  # the pictures travel beside a recipe,
 
 
 def make_recipe(op: Operation, request: EditRequest, model: LoadedModel, prepared: Prepared, seed: int | None,
-                output: Image.Image, run_id: str) -> dict[str, Any]:
-    """The recipe of a finished run, built from what the run resolved (model, defaults, seed, sizes)."""
+                output: Image.Image, run_id: str, model_id: str | None = None) -> dict[str, Any]:
+    """The recipe of a finished run, built from what the run resolved (model, defaults, seed, sizes).
+
+    `model_id` is the model the run asked for: on demo weights several ids may share one loaded stand-in,
+    which knows only the id it was first loaded for."""
+    model_id = model_id or model.model_id
     parameters = {item.name: _plain(getattr(request, item.name)) for item in op.inputs
                   if item.name not in NOT_PARAMETERS}
-    parameters["model"] = model.model_id  # the model that ran, even where the operation offers no choice
+    parameters["model"] = model_id  # the model that ran, even where the operation offers no choice
     if seed is not None and op.takes("seed"):
         parameters["seed"] = seed  # the seed drawn when none was given
     return {
         "format": FORMAT,
         "operation": op.id,
         "run_id": run_id,
-        "model": describe_model(model),
+        "model": {**describe_model(model), "id": model_id},
         "parameters": parameters,
         "applied": {name: _plain(value) for name, value in sorted(prepared.shared.items()) if _is_plain(value)},
         "seed": seed,

@@ -204,7 +204,7 @@ class EditService:
                 image = op.finish(prepared, output)
                 seed = seed if op.uses_seed else None
                 wall_ms = _ms_since(started)
-                recipe = make_recipe(op, request, model, prepared, seed, image, run_id)
+                recipe = make_recipe(op, request, model, prepared, seed, image, run_id, plan.model_id)
                 notice = op.notice(prepared, output)
             _stop_if(cancel)
             recipe["measurements"] = self.measure(op, request, model.spec, prepared, image, wall_ms)

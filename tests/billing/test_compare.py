@@ -13,7 +13,7 @@ from pipelines.compare import Sweep, grid
 from pipelines.registry import OPERATIONS
 from tests import samples
 
-PIX2PIX, QWEN = "timbrooks/instruct-pix2pix", "Qwen/Qwen-Image-Edit"  # both tiny sd-pix2pix stand-ins here
+PIX2PIX, KLEIN = "timbrooks/instruct-pix2pix", "black-forest-labs/FLUX.2-klein-4B"  # two quick tiny stand-ins
 OP = OPERATIONS["instruct_edit"]
 
 
@@ -33,9 +33,9 @@ def entries(studio, user) -> list[tuple[str, int, int]]:
 
 def test_a_two_by_two_compare_holds_once_and_charges_once(studio, live_app):
     user = live_app.new_user(credits=20)  # + 10 sign-up credits
-    compared = studio.paid_runs.compare(requests(Sweep(models=[PIX2PIX, QWEN], seeds=[1, 2])), user.id)
+    compared = studio.paid_runs.compare(requests(Sweep(models=[PIX2PIX, KLEIN], seeds=[1, 2])), user.id)
     assert [(c.request.model, c.request.seed) for c in compared.cells] == \
-        [(PIX2PIX, 1), (PIX2PIX, 2), (QWEN, 1), (QWEN, 2)]
+        [(PIX2PIX, 1), (PIX2PIX, 2), (KLEIN, 1), (KLEIN, 2)]
     assert all(c.result is not None and c.result.recipe["seed"] == c.request.seed for c in compared.cells)
     assert (compared.held, compared.credits) == (16, 16)
     assert entries(studio, user) == [("hold", 0, 16), ("capture", -16, -16)]
@@ -52,7 +52,7 @@ def test_cells_that_fail_are_not_charged(studio, live_app, monkeypatch):
         return forward(self, model, items, on_step)
 
     monkeypatch.setattr(type(OP), "forward", fails_for_seed_2)
-    compared = studio.paid_runs.compare(requests(Sweep(models=[PIX2PIX, QWEN], seeds=[1, 2]))[1:3], user.id)
+    compared = studio.paid_runs.compare(requests(Sweep(models=[PIX2PIX, KLEIN], seeds=[1, 2]))[1:3], user.id)
     assert [c.result is not None for c in compared.cells] == [False, True]  # (pix2pix, seed 2), (qwen, seed 1)
     assert "could not finish" in str(compared.cells[0].error)
     assert (compared.held, compared.credits) == (8, 4)
@@ -62,12 +62,12 @@ def test_cells_that_fail_are_not_charged(studio, live_app, monkeypatch):
 def test_too_few_credits_runs_nothing_and_says_how_many(studio, live_app):
     user = live_app.new_user(credits=0)  # the 10 sign-up credits
     with pytest.raises(InsufficientCredits, match="costs 16 credits and you have 10"):
-        studio.paid_runs.compare(requests(Sweep(models=[PIX2PIX, QWEN], steps=[1, 2])), user.id)
+        studio.paid_runs.compare(requests(Sweep(models=[PIX2PIX, KLEIN], steps=[1, 2])), user.id)
     assert entries(studio, user) == [] and studio.ledger.balance(user.id).reserved == 0
 
 
 @pytest.mark.parametrize(("sweep", "sentence"), [
-    (Sweep(models=[PIX2PIX, QWEN], steps=[1, 2, 3], seeds=[1, 2, 3]), "at most 16 results; these lists make 18"),
+    (Sweep(models=[PIX2PIX, KLEIN], steps=[1, 2, 3], seeds=[1, 2, 3]), "at most 16 results; these lists make 18"),
     (Sweep(models=["a", "b", "c", "d", "e"]), "at most 4 models; 5 were chosen"),
 ])
 def test_too_large_a_compare_is_refused_in_a_sentence(sweep, sentence):
@@ -87,5 +87,5 @@ def test_cancel_stops_every_cell_and_charges_nothing(studio, live_app):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(RunCancelled):
-        studio.paid_runs.compare(requests(Sweep(models=[PIX2PIX, QWEN])), user.id, cancel=cancel)
+        studio.paid_runs.compare(requests(Sweep(models=[PIX2PIX, KLEIN])), user.id, cancel=cancel)
     assert entries(studio, user) == [("hold", 0, 8), ("release", 0, -8)]

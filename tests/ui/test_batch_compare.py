@@ -14,7 +14,7 @@ from PIL import Image
 from tests import samples
 
 REPO = Path(__file__).resolve().parents[2]
-MODELS = ("timbrooks/instruct-pix2pix", "Qwen/Qwen-Image-Edit")
+MODELS = ("timbrooks/instruct-pix2pix", "black-forest-labs/FLUX.2-klein-4B")
 
 
 def test_the_batch_example_writes_pictures_recipes_and_a_csv(live_app, tmp_path):

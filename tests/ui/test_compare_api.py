@@ -12,7 +12,7 @@ from PIL import Image
 
 from tests import samples
 
-PIX2PIX, QWEN = "timbrooks/instruct-pix2pix", "Qwen/Qwen-Image-Edit"
+PIX2PIX, KLEIN = "timbrooks/instruct-pix2pix", "black-forest-labs/FLUX.2-klein-4B"
 
 
 @pytest.fixture
@@ -38,25 +38,25 @@ def decoded(url: str) -> Image.Image:
 def test_a_two_by_two_compare_returns_a_sheet_cells_with_recipes_and_a_csv(live_app, photo):
     user = live_app.new_user(credits=20)
     client = client_for(live_app, user)
-    sheet, grid, table = client.predict(handle_file(photo), "make it snowy", [PIX2PIX, QWEN], [2], [], [1, 2],
+    sheet, grid, table = client.predict(handle_file(photo), "make it snowy", [PIX2PIX, KLEIN], [2], [], [1, 2],
                                         "instruct_edit", api_name="/compare")
     assert decoded(sheet["url"]).size[0] >= 2 * 256  # two cells a row (a model's), under the original
     cells = grid["cells"]
-    assert [(c["model"], c["seed"]) for c in cells] == [(PIX2PIX, 1), (PIX2PIX, 2), (QWEN, 1), (QWEN, 2)]
+    assert [(c["model"], c["seed"]) for c in cells] == [(PIX2PIX, 1), (PIX2PIX, 2), (KLEIN, 1), (KLEIN, 2)]
     assert all(decoded(c["image"]).size == (48, 40) and c["recipe"]["seed"] == c["seed"] for c in cells)
     assert all(c["steps"] == 2 and c["credits"] == 4 and c["recipe"]["measurements"]["wall_s"] > 0 for c in cells)
     rows = list(csv.DictReader(io.StringIO(table)))
     assert [(r["model"], r["seed"], r["status"], r["credits"]) for r in rows] == \
-        [(PIX2PIX, "1", "ok", "4"), (PIX2PIX, "2", "ok", "4"), (QWEN, "1", "ok", "4"), (QWEN, "2", "ok", "4")]
+        [(PIX2PIX, "1", "ok", "4"), (PIX2PIX, "2", "ok", "4"), (KLEIN, "1", "ok", "4"), (KLEIN, "2", "ok", "4")]
     assert "snowy" not in table  # the prompt is in the recipes only
     assert (grid["held"], grid["credits"]) == (16, 16)
     assert run_entries(live_app, user) == [("hold", 0, 16), ("capture", -16, -16)]
 
 
 @pytest.mark.parametrize(("models", "steps", "seeds", "sentence"), [
-    ([PIX2PIX, QWEN], [1, 2, 3], [1, 2, 3], "at most 16 results; these lists make 18"),
+    ([PIX2PIX, KLEIN], [1, 2, 3], [1, 2, 3], "at most 16 results; these lists make 18"),
     ([PIX2PIX, "no/such-model"], [2], [], "'no/such-model' is not one of the models offered"),
-    ([PIX2PIX, QWEN], [2, 3], [1], "costs 16 credits and you have 10"),
+    ([PIX2PIX, KLEIN], [2, 3], [1], "costs 16 credits and you have 10"),
 ])
 def test_a_refused_compare_says_why_and_charges_nothing(live_app, photo, models, steps, seeds, sentence):
     user = live_app.new_user(credits=0)  # the 10 sign-up credits

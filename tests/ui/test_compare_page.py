@@ -22,7 +22,7 @@ def test_a_small_compare_runs_on_the_studio_picture_and_shows_its_grid(page, liv
     page.locator(".tab-wrapper [role=tab]").filter(has_text="Compare").first.click()
     page.wait_for_selector("#compare-models input[type=checkbox]", timeout=TIMEOUT_MS)
     page.fill("#compare-prompt textarea", "make it snowy")
-    page.get_by_label("Qwen-Image-Edit", exact=False).check()  # InstructPix2Pix, the default, is ticked
+    page.get_by_label("FLUX.2 [klein] 4B", exact=False).check()  # InstructPix2Pix, the default, is ticked
     page.fill("#compare-steps textarea, #compare-steps input", "1")
     page.locator("#compare-seeds textarea, #compare-seeds input").fill("7")
     page.locator("#compare-seeds textarea, #compare-seeds input").blur()
@@ -32,7 +32,7 @@ def test_a_small_compare_runs_on_the_studio_picture_and_shows_its_grid(page, liv
     page.wait_for_function("document.querySelectorAll('#compare-grid figure img').length === 2", timeout=TIMEOUT_MS)
     captions = page.locator("#compare-grid figcaption").all_inner_texts()
     assert "InstructPix2Pix" in captions[0] and "steps 1" in captions[0] and "seed 7" in captions[0]
-    assert "Qwen-Image-Edit" in captions[1] and "steps 1" in captions[1] and "4 credits" in captions[1]
+    assert "FLUX.2 [klein] 4B" in captions[1] and "steps 1" in captions[1] and "4 credits" in captions[1]
     assert page.locator("#compare-grid a.compare-recipe").count() == 2
     assert "2 results · 8 credits charged." in page.inner_text("#compare-run-message")
     sheet = page.get_attribute("#compare-sheet", "href")
