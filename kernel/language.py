@@ -101,14 +101,17 @@ def localize(table: Table, message: str, lang: str) -> str:
 
     Those layers stay language-free and keep raising English; a table lists their sentences under
     keys, the English with placeholders where the sentence has values, and the sentence is found
-    by its English (gettext's convention). An unknown sentence stays English.
+    by its English (gettext's convention). A value that is itself a known sentence ("Picture 3 of 4:
+    {reason}") is translated too. An unknown sentence stays English.
     """
     if lang == DEFAULT or not message:
         return message
     for key, template in table[DEFAULT].items():
         found = _pattern(template).fullmatch(message)
         if found is not None and key in table.get(lang, {}):
-            return translate(table, key, lang, **found.groupdict())
+            values = {name: localize(table, value, lang) if len(value) < len(message) else value
+                      for name, value in found.groupdict().items()}
+            return translate(table, key, lang, **values)
     return message
 
 

@@ -114,6 +114,9 @@ def test_sentences_from_below_the_ui_are_translated_with_their_values():
     english = "The file is empty. Please upload a photo."
     assert localize(table, english, "en") == english
     assert translate(table, "handlers.run.other", "sv", count=3) == "Kör · 3 krediter"
+    nested = "Picture 3 of 4: The file is empty. Please upload a photo."  # compose names the bad picture
+    assert localize(table, nested, "sv") == f"Bild 3 av 4: {localize(table, nested.split(': ', 1)[1], 'sv')}"
+    assert localize(table, nested, "sv").split(": ", 1)[1] != nested.split(": ", 1)[1]  # the reason in Swedish too
     assert i18n.text_count("handlers.run", 1, "sv") == "Kör · 1 kredit"
 
 
