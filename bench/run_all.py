@@ -7,9 +7,9 @@ import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench import batching, cold_start, demo_speed, hostile, ledger, load, memory, overhead
+from bench import batching, cold_start, compare, compose, demo_speed, hostile, ledger, load, memory, overhead, select
 
 if __name__ == "__main__":
-    for bench in (overhead, batching, cold_start, demo_speed, hostile, memory, ledger, load):
+    for bench in (overhead, batching, cold_start, demo_speed, compose, select, compare, hostile, memory, ledger, load):
         print(bench.main(), end="\n\n", flush=True)
     sys.exit(0)
