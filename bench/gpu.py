@@ -80,7 +80,7 @@ CASES = (
     Case("inpaint", KLEIN, LARGE, 4, pipeline="Flux2KleinInpaintPipeline"),
     Case("compose", KLEIN, EVERYWHERE, 4, pictures=1),
     Case("compose", KLEIN, EVERYWHERE, 4, pictures=4),
-    Case("restyle", "sd15", EVERYWHERE, 30),
+    Case("restyle", "sd15", EVERYWHERE, 30, pipeline="StableDiffusionImg2ImgPipeline"),  # as AutoPipeline picks
     Case("upscale", "swin2sr-x2", EVERYWHERE, 1),  # one forward pass, no steps
 )
 EXTRA = (  # selectable; full runs only
@@ -173,7 +173,9 @@ def call_for(pipe: Any, size: int, steps: int, pictures: int = 1) -> Callable[[]
         return lambda: pipe(image=images, height=size, width=size, guidance_scale=1.0, **common)
     if name == "QwenImageEditPlusPipeline":  # true CFG with a blank negative prompt, as the model card calls it
         return lambda: pipe(image=images, height=size, width=size, true_cfg_scale=4.0, negative_prompt=" ", **common)
-    return lambda: pipe(image=first, **common)
+    if name == "StableDiffusionInstructPix2PixPipeline":
+        return lambda: pipe(image=first, **common)
+    raise ValueError(f"bench.gpu does not know how to call {name}")
 
 
 def denoiser(pipe: Any) -> Any | None:

@@ -78,6 +78,17 @@ def test_the_full_plan_has_a_row_for_each_default_on_each_device_and_for_compose
     assert {case.config for case in full} <= set(real_size.names())  # each built from pipelines/configs/
 
 
+def test_every_row_of_the_full_plan_builds_its_pipeline_and_gets_a_call_it_knows():
+    """At full depth on the meta device (every shape, no weights): the class each row runs and its denoiser."""
+    for case in gpu.plan(quick=False).cases:
+        pipe = gpu.for_case(real_size.instantiate(case.config, depth="full", device="meta"), case)
+        gpu.call_for(pipe, 1024, case.steps, case.pictures)  # refuses a class it has no call for
+        if case.config.startswith("swin2sr"):
+            continue
+        assert type(pipe).__name__ == (case.pipeline or real_size.config(case.config)["pipeline"])
+        assert gpu.denoiser(pipe) is getattr(pipe, "transformer", None) or gpu.denoiser(pipe) is pipe.unet
+
+
 @pytest.mark.parametrize("case", LARGE, ids=lambda case: f"{case.label}-{case.config}-{case.pipeline or 'own'}")
 def test_the_bench_calls_clocks_and_counts_each_large_model_on_its_stand_in(stand_ins, case):
     pipe = gpu.for_case(stand_ins[case.config], case)
