@@ -163,7 +163,8 @@ def call_for(pipe: Any, size: int, steps: int, pictures: int = 1) -> Callable[[]
         raise ValueError(f"{name} takes one picture, not {pictures}")
     if name in ("StableDiffusionInpaintPipeline", "Flux2KleinInpaintPipeline"):
         extra = {"strength": 1.0, "guidance_scale": 1.0} if name.startswith("Flux2") else {}  # distilled: as the app
-        return lambda: pipe(image=first, mask_image=mask_for(size), height=size, width=size, **extra, **common)
+        mask = mask_for(size)
+        return lambda: pipe(image=first, mask_image=mask, height=size, width=size, **extra, **common)
     if name == "StableDiffusionImg2ImgPipeline":
         return lambda: pipe(image=first, strength=1.0, **common)  # strength 1: every step runs
     if name == "FluxKontextPipeline":
