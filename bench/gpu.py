@@ -10,10 +10,20 @@ its warm-up seconds are a column of their own, and its first edit after that is 
 A second table times select's SAM 2.1 small: the first click (the picture's embedding) and each further
 click (the mask decoder alone).
 
+Which model is an operation's default depends on the device (pipelines/device.py), so both are rows, each
+saying where it is the default: on a CUDA GPU with at least 16 GB, FLUX.2 [klein] 4B edits (Flux2KleinPipeline)
+and inpaints and outpaints (Flux2KleinInpaintPipeline on the same weights); on the CPU and smaller GPUs,
+InstructPix2Pix and SD 1.5 inpainting do. Compose (klein, one picture and four) and the choices FLUX.1 Kontext
+and Qwen-Image-Edit-2511 are rows too. Each model runs its own number of steps (klein 4, Qwen 40, ...), so
+seconds per edit is an edit's as the app runs it.
+
     .venv/bin/python -m bench.gpu            # on a GPU: 512² and 1024², full depth
     .venv/bin/python -m bench.gpu --quick    # anywhere, in about a minute: reduced depth, 64², CPU
 
-`--quick` checks the benchmark itself (CI runs it); its numbers say nothing about a GPU.
+`--quick` checks the benchmark itself (CI runs it); its numbers say nothing about a GPU. klein and Qwen are
+too large for it even at one layer per block (their text encoders keep a real vocabulary and width):
+tests/bench/test_gpu.py runs this module's calls, denoiser clock and FLOP count for their pipeline classes
+on the tiny stand-ins instead.
 """
 
 from __future__ import annotations
@@ -32,14 +42,52 @@ from bench.common import table
 # reports, the first key found in it; fp16 for T4 (no bf16). A10G: the A10's figure (its AWS variant).
 PEAK_TFLOPS = {"H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10G": 125.0,
                "L4": 121.0, "T4": 65.0}
-CASES = {  # operation: (the config of its default model, a call of the bare pipeline)
-    "instruct_edit": "sd15-pix2pix",
-    "inpaint": "sd15-inpaint",
-    "restyle": "sd15",
-    "upscale": "swin2sr-x2",
-}
-FLOPS: dict[tuple[str, int], float | None] = {}  # FLOPs of one denoiser call, per config and size
-EXTRA = {"instruct_edit (FLUX.1 Kontext)": "flux1-kontext"}  # selectable; full runs only
+SMALL = "CPU, GPU < 16 GB"  # where each operation's default is its small model (pipelines/device.py)
+LARGE = "CUDA GPU ≥ 16 GB"
+EVERYWHERE = "every device"
+CHOICE = "none (a choice)"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row's model: its config in pipelines/configs/ and how the app calls it."""
+
+    operation: str
+    config: str
+    default_on: str  # the devices on which the app picks this model when the operator has not chosen one
+    steps: int  # the model's own number of steps (the app's default), so seconds per edit is an edit's
+    pipeline: str | None = None  # another pipeline class on the config's components, as from_pipe shares them
+    pictures: int = 1  # compose: the edited picture and its references
+
+    @property
+    def label(self) -> str:
+        if self.operation == "compose":
+            return f"compose ({self.pictures} picture{'s' if self.pictures > 1 else ''})"
+        return self.operation
+
+
+# bf16 weights at full depth (python -m pipelines.real_size): SD 1.5 about 2 GB; FLUX.2 [klein] 4B 16.0 GB
+# (transformer 7.8, Qwen3 text encoder 8.0, VAE 0.2), so klein with its text encoder beside it fits any
+# 24 GB GPU with room for 1024² activations; Qwen-Image-Edit-2511 57.7 GB (transformer 40.9, Qwen2.5-VL text
+# encoder 16.6, VAE 0.3): it fits one 80 GB H100 with about 20 GB for activations, not a 48 GB card. Each row
+# builds its model on the GPU in bf16 (seconds) and frees it before the next, so no two are resident at once.
+KLEIN = "flux2-klein-4b"
+QWEN_EDIT = "qwen-image-edit-2511"
+CASES = (
+    Case("instruct_edit", "sd15-pix2pix", SMALL, 20),
+    Case("instruct_edit", KLEIN, LARGE, 4),
+    Case("inpaint", "sd15-inpaint", SMALL, 25),  # outpaint: the same pipeline and default as inpaint
+    Case("inpaint", KLEIN, LARGE, 4, pipeline="Flux2KleinInpaintPipeline"),
+    Case("compose", KLEIN, EVERYWHERE, 4, pictures=1),
+    Case("compose", KLEIN, EVERYWHERE, 4, pictures=4),
+    Case("restyle", "sd15", EVERYWHERE, 30, pipeline="StableDiffusionImg2ImgPipeline"),  # as AutoPipeline picks
+    Case("upscale", "swin2sr-x2", EVERYWHERE, 1),  # one forward pass, no steps
+)
+EXTRA = (  # selectable; full runs only
+    Case("instruct_edit", "flux1-kontext", CHOICE, 28),
+    Case("instruct_edit", QWEN_EDIT, CHOICE, 40),  # true CFG: two denoiser calls a step
+)
+FLOPS: dict[tuple[Case, int], float | None] = {}  # FLOPs of one denoiser call, per case and size
 SELECT = "sam2.1-hiera-small"  # select's clicks: the picture embedded once, then the mask decoder per click
 CLICKS = 10
 
@@ -49,19 +97,19 @@ class Plan:
     depth: str
     device: str
     sizes: tuple[int, ...]
-    steps: int
+    steps: int | None  # None: each case's own
     repeats: int
     variants: tuple[str, ...]
-    cases: dict[str, str]
+    cases: tuple[Case, ...]
 
 
 def plan(quick: bool) -> Plan:
     if quick:
         return Plan("reduced", "cpu", (64,), 2, 2, ("bare", "channels_last", "fuse_qkv"),
-                    {"instruct_edit": CASES["instruct_edit"], "upscale": CASES["upscale"]})
+                    tuple(case for case in CASES if case.config in ("sd15-pix2pix", "swin2sr-x2")))
     from pipelines.acceleration import TECHNIQUES
 
-    return Plan("full", "cuda", (512, 1024), 28, 3, ("bare", *TECHNIQUES, "auto"), {**CASES, **EXTRA})
+    return Plan("full", "cuda", (512, 1024), None, 3, ("bare", *TECHNIQUES, "auto"), (*CASES, *EXTRA))
 
 
 def peak_tflops(device: str) -> float | None:
@@ -73,29 +121,70 @@ def peak_tflops(device: str) -> float | None:
     return next((peak for key, peak in PEAK_TFLOPS.items() if key in name), None)
 
 
-def call_for(pipe: Any, size: int, steps: int) -> Callable[[], Any]:
-    """One bare edit with the pipeline's own call, on a grey picture of size × size."""
-    import torch
+def for_case(pipe: Any, case: Case) -> Any:
+    """The pipeline a case runs: the config's own, or another class on the same components (klein inpaint)."""
+    if case.pipeline is None or isinstance(pipe, tuple):
+        return pipe
+    import diffusers
+
+    return getattr(diffusers, case.pipeline).from_pipe(pipe)
+
+
+def pictures_for(size: int, count: int) -> list[Any]:
+    """`count` pictures of size × size, each a different grey (references alike would be one picture twice)."""
     from PIL import Image
 
-    picture = Image.new("RGB", (size, size), (128, 128, 128))
+    return [Image.new("RGB", (size, size), (128 - 20 * index,) * 3) for index in range(count)]
+
+
+def mask_for(size: int) -> Any:
+    """The middle quarter of the picture brushed."""
+    from PIL import Image
+
+    mask = Image.new("L", (size, size), 0)
+    mask.paste(255, (size // 4, size // 4, size * 3 // 4, size * 3 // 4))
+    return mask
+
+
+def call_for(pipe: Any, size: int, steps: int, pictures: int = 1) -> Callable[[], Any]:
+    """One bare edit with the pipeline's own call, on grey pictures of size × size, at its family's guidance
+    (pipelines/ops/instruct_edit.py FAMILIES); `pictures` > 1 only for pipelines that take references."""
+    import torch
+
+    first, *_ = images = pictures_for(size, pictures)
     if isinstance(pipe, tuple):  # Swin2SR: (model, processor)
         model, processor = pipe
-        pixels = processor(picture, return_tensors="pt").pixel_values.to(model.device, model.dtype)
+        pixels = processor(first, return_tensors="pt").pixel_values.to(model.device, model.dtype)
         return lambda: model(pixel_values=pixels)
     generator = torch.Generator("cpu").manual_seed(0)
     common = {"prompt": "make it snowy", "num_inference_steps": steps, "output_type": "pil", "generator": generator}
     name = type(pipe).__name__
-    if name == "StableDiffusionInpaintPipeline":
-        mask = Image.new("L", (size, size), 0)
-        mask.paste(255, (size // 4, size // 4, size * 3 // 4, size * 3 // 4))
-        return lambda: pipe(image=picture, mask_image=mask, height=size, width=size, **common)
+    if pictures > 1 and name not in ("Flux2KleinPipeline", "QwenImageEditPlusPipeline"):
+        raise ValueError(f"{name} takes one picture, not {pictures}")
+    if name in ("StableDiffusionInpaintPipeline", "Flux2KleinInpaintPipeline"):
+        extra = {"strength": 1.0, "guidance_scale": 1.0} if name.startswith("Flux2") else {}  # distilled: as the app
+        mask = mask_for(size)
+        return lambda: pipe(image=first, mask_image=mask, height=size, width=size, **extra, **common)
     if name == "StableDiffusionImg2ImgPipeline":
-        return lambda: pipe(image=picture, strength=1.0, **common)  # strength 1: every step runs
+        return lambda: pipe(image=first, strength=1.0, **common)  # strength 1: every step runs
     if name == "FluxKontextPipeline":
-        return lambda: pipe(image=picture, height=size, width=size, max_area=size * size, _auto_resize=False,
+        return lambda: pipe(image=first, height=size, width=size, max_area=size * size, _auto_resize=False,
                             **common)
-    return lambda: pipe(image=picture, **common)
+    if name == "Flux2KleinPipeline":  # a list of references for one prompt (compose: the edited picture first)
+        return lambda: pipe(image=images, height=size, width=size, guidance_scale=1.0, **common)
+    if name == "QwenImageEditPlusPipeline":  # true CFG with a blank negative prompt, as the model card calls it
+        return lambda: pipe(image=images, height=size, width=size, true_cfg_scale=4.0, negative_prompt=" ", **common)
+    if name == "StableDiffusionInstructPix2PixPipeline":
+        return lambda: pipe(image=first, **common)
+    raise ValueError(f"bench.gpu does not know how to call {name}")
+
+
+def denoiser(pipe: Any) -> Any | None:
+    """The module a pipeline calls once per step (or twice, with true CFG): its transformer or UNet."""
+    if isinstance(pipe, tuple):
+        return None
+    found = getattr(pipe, "transformer", None)
+    return found if found is not None else pipe.unet
 
 
 class DenoiserClock:
@@ -104,7 +193,7 @@ class DenoiserClock:
     def __init__(self, pipe: Any, device: str) -> None:
         self.seconds, self.calls, self._started = 0.0, 0, 0.0
         self.device = device
-        self.module = None if isinstance(pipe, tuple) else (getattr(pipe, "transformer", None) or pipe.unet)
+        self.module = denoiser(pipe)
         if self.module is not None:
             self.module.register_forward_pre_hook(self._before)
             self.module.register_forward_hook(self._after)
@@ -128,14 +217,14 @@ class DenoiserClock:
         self.seconds, self.calls = 0.0, 0
 
 
-def flops_per_call(pipe: Any, run: Callable[[], Any], steps: int) -> float | None:
+def flops_per_call(pipe: Any, run: Callable[[], Any]) -> float | None:
     """FLOPs of one denoiser call, counted over one edit (all calls) and divided by the calls."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    if isinstance(pipe, tuple):
+    module = denoiser(pipe)
+    if module is None:
         return None
-    denoiser = getattr(pipe, "transformer", None) or pipe.unet
     counted = {"flops": 0, "calls": 0}
     counter = FlopCounterMode(display=False)
 
@@ -147,7 +236,7 @@ def flops_per_call(pipe: Any, run: Callable[[], Any], steps: int) -> float | Non
         counted["flops"] += counter.get_total_flops()
         counted["calls"] += 1
 
-    handles = [denoiser.register_forward_pre_hook(before), denoiser.register_forward_hook(after)]
+    handles = [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
     try:
         with torch.no_grad():
             run()
@@ -167,26 +256,28 @@ def peak_memory_mb(device: str) -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def measure(name: str, variant: str, size: int, settings: Plan) -> list[object]:
+def measure(case: Case, variant: str, size: int, settings: Plan) -> list[object]:
     import torch
 
     from pipelines import real_size
     from pipelines.acceleration import accelerate, resolve
 
+    name, steps = case.config, settings.steps or case.steps
     dtype = torch.bfloat16 if settings.device == "cuda" else torch.float32
-    pipe = real_size.instantiate(name, depth=settings.depth, dtype=dtype, device=settings.device)
+    pipe = for_case(real_size.instantiate(name, depth=settings.depth, dtype=dtype, device=settings.device), case)
     if not isinstance(pipe, tuple):
         pipe.set_progress_bar_config(disable=True)
     techniques = () if variant == "bare" else resolve([variant], settings.device)
     applied = accelerate(pipe, techniques, settings.device) if not isinstance(pipe, tuple) else []
     if techniques and not applied:
-        return [name, size, variant, "does not apply", "", "", "", "", ""]
-    run = call_for(pipe, size, settings.steps)
+        return [name, size, variant, steps, "does not apply", "", "", "", "", ""]
+    run = call_for(pipe, size, steps, case.pictures)
+    shown_steps = "" if isinstance(pipe, tuple) else steps  # an upscaler: one forward pass
     warm_up_s = ""
     if "compile" in applied:  # as at the app's start: one edit at this size compiles it (this size is its bucket)
         started = time.perf_counter()
         with torch.no_grad():
-            call_for(pipe, size, 1)()
+            call_for(pipe, size, 1, case.pictures)()
         warm_up_s = f"{time.perf_counter() - started:.1f}"
     clock = DenoiserClock(pipe, settings.device)
     if settings.device == "cuda":
@@ -203,20 +294,20 @@ def measure(name: str, variant: str, size: int, settings: Plan) -> list[object]:
                 clock.reset()  # steps/s from warm edits only
     warm = times[1:] or times
     # steps, not calls: Qwen's true CFG calls the denoiser twice a step (SD and FLUX batch or distil it into one)
-    steps_per_s = (len(times) - 1) * settings.steps / clock.seconds if clock.seconds else None
+    steps_per_s = (len(times) - 1) * steps / clock.seconds if clock.seconds else None
     # counted once, uncompiled (a counting mode around compiled blocks would make them compile again);
     # the accelerations change how fast the same arithmetic runs, not how much of it there is
-    if variant == "bare" or (name, size) not in FLOPS:
-        FLOPS[(name, size)] = flops_per_call(pipe, run, settings.steps)
-    flops = FLOPS[(name, size)]
+    if variant == "bare" or (case, size) not in FLOPS:
+        FLOPS[(case, size)] = flops_per_call(pipe, run)
+    flops = FLOPS[(case, size)]
     peak = peak_tflops(settings.device)
     share = (flops * clock.calls / clock.seconds / (peak * 1e12)) if flops and peak and clock.seconds else None
     first_vs_tenth = f"{times[0] / times[9]:.2f}" if len(times) >= 10 else ""
     del pipe, run, clock
     _free(settings.device)
-    return [name, size, variant, f"{statistics.median(warm):.3f}", f"{steps_per_s:.2f}" if steps_per_s else "",
-            f"{peak_memory_mb(settings.device):.0f}", f"{share:.0%}" if share is not None else "n/a", warm_up_s,
-            first_vs_tenth]
+    return [name, size, variant, shown_steps, f"{statistics.median(warm):.3f}",
+            f"{steps_per_s:.2f}" if steps_per_s else "", f"{peak_memory_mb(settings.device):.0f}",
+            f"{share:.0%}" if share is not None else "n/a", warm_up_s, first_vs_tenth]
 
 
 def measure_clicks(settings: Plan) -> list[object]:
@@ -287,18 +378,19 @@ def main(argv: list[str] | None = None) -> str:
     else:
         device = "CPU (quick check: these numbers say nothing about a GPU)"
     rows = []
-    for operation, name in settings.cases.items():
-        for size in settings.sizes if not name.startswith("swin2sr") else settings.sizes[:1]:
-            for variant in settings.variants if not name.startswith("swin2sr") else ("bare",):
-                row = measure(name, variant, size, settings)
-                rows.append([operation, *row])
-    headers = ["operation", "config", "size", "variant", "s per edit", "denoiser steps/s", "peak MB (CPU: RSS)",
-               "share of bf16 peak", "warm-up s (at start)", "first ÷ tenth"]
+    for case in settings.cases:
+        upscaler = case.config.startswith("swin2sr")
+        for size in settings.sizes if not upscaler else settings.sizes[:1]:
+            for variant in settings.variants if not upscaler else ("bare",):
+                rows.append([case.label, case.default_on, *measure(case, variant, size, settings)])
+    headers = ["operation", "default on", "config", "size", "variant", "steps", "s per edit", "denoiser steps/s",
+               "peak MB (CPU: RSS)", "share of bf16 peak", "warm-up s (at start)", "first ÷ tenth"]
     click_row = measure_clicks(settings)
     _free(settings.device)
     clicks = ["select model", "first click: embed ms", "further click ms (median)", "further click ms (max)",
               "embedding MB", "peak MB (CPU: RSS)"]
-    return (f"bench.gpu on {device}: {settings.depth} depth, {settings.steps} steps, random weights\n"
+    steps = f"{settings.steps} steps" if settings.steps else "each model's own steps"
+    return (f"bench.gpu on {device}: {settings.depth} depth, {steps}, random weights\n"
             + table(headers, rows)
             + f"\n\nselect on {device}: a 1024×768 picture embedded once, then {CLICKS} further clicks "
               "(target on a GPU: a further click ≤ 50 ms)\n"
