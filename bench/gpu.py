@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.common import table
@@ -323,12 +324,14 @@ def measure_clicks(settings: Plan) -> list[object]:
         model, _processor = real_size.instantiate(SELECT, depth=settings.depth, dtype=torch.bfloat16, device="cuda")
         name = f"{SELECT} ({settings.depth})"
     else:  # --quick: the tiny stand-in (the real width at 1024² takes minutes on two CPU cores)
+        import tempfile
+
         from transformers import Sam2Model
 
-        from bench.common import temp_dir
         from pipelines import tiny
 
-        model, name = Sam2Model.from_pretrained(tiny.ensure("sam2", temp_dir("gpu-quick"))), "sam2 tiny (quick)"
+        with tempfile.TemporaryDirectory(prefix="studio-bench-gpu-quick-") as folder:  # loaded, then gone
+            model, name = Sam2Model.from_pretrained(tiny.ensure("sam2", Path(folder))), "sam2 tiny (quick)"
     segmenter = Segmenter(model.eval(), SAM2, model.config.prompt_encoder_config.image_size)
     picture = Image.new("RGB", (1024, 768), (128, 128, 128))
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from pipelines.inputs import IMAGE, MASK
+from pipelines.inputs import IMAGE, IMAGES, MASK
 
 if TYPE_CHECKING:
     from pipelines.base import EditRequest, Operation, Prepared
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 FORMAT = "studio-recipe/1"
 VERSION = "1.0.0"  # the app's own version; the commit is added where the code is a git checkout
 LIBRARIES = ("torch", "diffusers", "transformers")
-NOT_PARAMETERS = (IMAGE.name, MASK.name)  # the pictures travel beside a recipe, never in it
+NOT_PARAMETERS = (IMAGE.name, IMAGES.name, MASK.name)  # the pictures travel beside a recipe, never in it
 
 
 def make_recipe(op: Operation, request: EditRequest, model: LoadedModel, prepared: Prepared, seed: int | None,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kernel.errors import UserError
-from pipelines.inputs import IMAGE, MASK
+from pipelines.inputs import IMAGE, IMAGES
 from pipelines.recipes import FORMAT, NOT_PARAMETERS
 from pipelines.registry import OPERATIONS
 
@@ -80,8 +80,9 @@ def read_recipe(raw: Any, settings: Settings, operation: str | None = None) -> t
 
 
 def pictures_of(op: Operation) -> list[str]:
-    """The pictures a replay of `op` takes, in order: the photo, then the mask for masked operations."""
-    return [item.name for item in op.inputs if item.name in (IMAGE.name, MASK.name)]
+    """The pictures a replay of `op` takes, in order: the photo (compose: the photos), then the mask for masked
+    operations."""
+    return [item.name for item in op.inputs if item.name in NOT_PARAMETERS]
 
 
 def replay_request(op: Operation, recipe: dict[str, Any], pictures: dict[str, Any] | list[Any],
@@ -89,11 +90,14 @@ def replay_request(op: Operation, recipe: dict[str, Any], pictures: dict[str, An
     """The request the recipe describes, on these pictures (raw uploads, by input name or in the order of
     `pictures_of`; the page puts its photo in `ctx.picture`), parsed by the operation's own inputs."""
     needed = pictures_of(op)
+    if isinstance(pictures, list | tuple) and needed == [IMAGES.name]:
+        pictures = {IMAGES.name: list(pictures) or None}  # compose: every picture given is one of its pictures
     if isinstance(pictures, list | tuple):
         if len(pictures) > len(needed):
             raise UserError(PICTURES.format(count=len(needed), names=", ".join(needed)))
         pictures = dict(zip(needed, pictures, strict=False))
-    missing = [name for name in needed if pictures.get(name) is None and not (name == IMAGE.name and ctx.picture)]
+    missing = [name for name in needed
+               if pictures.get(name) is None and not (name in (IMAGE.name, IMAGES.name) and ctx.picture)]
     if missing:
         raise UserError(PICTURES.format(count=len(needed), names=", ".join(needed)))
     raw = {**recipe["parameters"], **{name: pictures.get(name) for name in needed}}

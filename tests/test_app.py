@@ -11,7 +11,7 @@ def test_healthz_reports_profile_and_operations(live_app):
     body = answer.json()
     assert body["status"] == "ok" and body["model_profile"] == "tiny"
     assert set(body["operations"]) == {
-        "instruct_edit", "inpaint", "outpaint", "restyle", "remove_background", "upscale"
+        "instruct_edit", "inpaint", "outpaint", "restyle", "remove_background", "upscale", "compose", "select"
     }
     assert all({"model", "weights", "loaded", "error"} <= set(v) for v in body["operations"].values())
 

@@ -60,6 +60,8 @@ class Select(Operation):
     id = "select"
     texts = {
         "en": {"label": "Select",
+               "not_compared": "A selection is a mask of the picture, not an edit of it: nothing in it is meant "
+                               "to stay the same.",
                "help": "Select part of the picture by clicking on it, dragging a box or naming it; "
                        "the result is a mask (white = selected).",
                "nothing_asked": "Click on the picture, drag a box or name what to select.",
@@ -68,6 +70,8 @@ class Select(Operation):
                "no_clicks": "{model} selects by words, not by clicks.",
                "nothing_found": "Nothing matching \u201c{text}\u201d was found in the picture."},
         "sv": {"label": "Markera",
+               "not_compared": "En markering är en mask av bilden, inte en redigering av den: inget i den ska "
+                               "förbli detsamma.",
                "help": "Markera en del av bilden genom att klicka på den, dra en ruta eller namnge den; "
                        "resultatet är en mask (vitt = markerat).",
                "nothing_asked": "Klicka på bilden, dra en ruta eller skriv vad som ska markeras.",
@@ -88,6 +92,7 @@ class Select(Operation):
     batchable = False  # one click at a time; each is milliseconds once the picture is embedded
     uses_seed = False
     output_mode = "L"
+    compares_to_input = False  # the result is a mask: measuring what stayed the same makes no sense
     in_menu = False  # the page's Select tool sends the clicks; in the edits' menu it could take none
     examples = {"points": [[32, 24, 1]]}
 

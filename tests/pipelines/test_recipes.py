@@ -31,6 +31,9 @@ EXAMPLES = {  # one valid request per operation, seed left out: the recipe must 
     "restyle": {"prompt": "an oil painting", "strength": 0.5, "steps": 2},
     "remove_background": {},
     "upscale": {"scale": 2},
+    "compose": {"prompt": "put the pattern from picture 2 on picture 1", "steps": 2,
+                "images": (samples.noise(*SIZE, seed=1), samples.noise(40, 40, seed=2))},
+    "select": {"points": ((20, 20, 1), (50, 30, 0))},
 }
 
 
@@ -58,6 +61,8 @@ def context(service: EditService) -> InputContext:
 
 def pictures(op_id: str) -> list[Image.Image]:
     request = request_for(op_id)
+    if pictures_of(OPERATIONS[op_id]) == ["images"]:
+        return list(request.images)
     return [request.image, request.mask][: len(pictures_of(OPERATIONS[op_id]))]
 
 
@@ -72,7 +77,7 @@ def test_every_result_carries_a_recipe_and_measurements_and_replays_to_the_same_
     assert model["device"] == "cpu" and model["dtype"] == "float32" and model["pipeline"]
     assert recipe["sizes"]["input"] == list(SIZE) and recipe["sizes"]["output"] == list(first.image.size)
     assert set(recipe["versions"]) >= {"studio", "torch", "diffusers", "transformers"}
-    expected = {item.name for item in op.inputs} - {"image", "mask"} | {"model"}
+    expected = {item.name for item in op.inputs} - {"image", "images", "mask"} | {"model"}
     assert set(recipe["parameters"]) == expected  # every parameter, the defaults that applied included
     if op.uses_seed:
         assert recipe["seed"] == first.seed == recipe["parameters"]["seed"]  # the seed drawn, not "random"

@@ -250,7 +250,7 @@ def test_identical_uploads_at_the_same_time_all_work(live_app, key, photo):
 
 
 def test_select_by_words_with_a_soft_grown_edge_over_the_api(client, photo):
-    result, seed, run_id = client.predict(image=handle_file(photo), text="the sky", refine=True, grow=2,
-                                          api_name="/select")
+    result, seed, run_id, _recipe = client.predict(image=handle_file(photo), text="the sky", refine=True, grow=2,
+                                                   api_name="/select")
     image = picture(result)
     assert (image.size, image.mode) == ((64, 48), "L") and seed is None and len(run_id) == 32

@@ -68,8 +68,9 @@ def uploads_left(app: LiveApp) -> list[Path]:
 def test_one_to_four_pictures_give_the_first_pictures_size_for_one_price(app, account, files, names):
     user, client = account
     before = app.studio.ledger.balance(user.id).available
-    result, seed, run_id = client.predict([handle_file(files[name]) for name in names], "put picture 2 in picture 1",
-                                          1, None, 5, api_name="/compose")
+    pictures = [handle_file(files[name]) for name in names]
+    result, seed, run_id, _recipe = client.predict(pictures, "put picture 2 in picture 1", 1, None, 5,
+                                                   api_name="/compose")
     first = Image.open(files[names[0]])
     picture = result_picture(result)
     assert picture.size == first.size and picture.mode == ("RGBA" if first.mode == "RGBA" else "RGB")
@@ -106,15 +107,15 @@ def test_bad_input_is_a_sentence_and_nothing_is_charged_or_left(app, account, fi
 
 def test_very_different_shapes_keep_the_first_pictures_framing(account, files):
     _user, client = account
-    result, _seed, _run = client.predict([handle_file(files["tall.png"]), handle_file(files["wide.png"])],
-                                         "the wide one inside the tall one", 1, api_name="/compose")
+    result, _seed, _run, _recipe = client.predict([handle_file(files["tall.png"]), handle_file(files["wide.png"])],
+                                                  "the wide one inside the tall one", 1, api_name="/compose")
     assert result_picture(result).size == (24, 120)
 
 
 def test_the_one_picture_model_runs_with_one_picture(account, files):
     _user, client = account
-    result, _seed, _run = client.predict([handle_file(files["wide.png"])], "make it snowy", 1,
-                                         model=ONE_PICTURE_MODEL, api_name="/compose")
+    result, _seed, _run, _recipe = client.predict([handle_file(files["wide.png"])], "make it snowy", 1,
+                                                  model=ONE_PICTURE_MODEL, api_name="/compose")
     assert result_picture(result).size == (96, 48)
 
 

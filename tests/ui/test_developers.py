@@ -45,5 +45,5 @@ def test_the_page_links_to_the_api_and_gradios_own_panel_lists_only_operations(l
     assert 'href="/developers"' in httpx.get(live_app.url).text or "developers" in httpx.get(
         f"{live_app.url}config").text
     info = httpx.get(f"{live_app.url}gradio_api/info").json()
-    assert set(info["named_endpoints"]) == {f"/{op_id}" for op_id in OPERATIONS} | {"/replay"}
+    assert set(info["named_endpoints"]) == {f"/{op_id}" for op_id in OPERATIONS} | {"/replay", "/compare"}
     assert info["unnamed_endpoints"] == {}
