@@ -48,6 +48,8 @@ REAL_IDS: dict[str, str] = {
     "black-forest-labs/FLUX.2-klein-4B": "flux2-klein-4b",
     "Qwen/Qwen-Image-Edit-2511": "qwen-image-edit-2511",
     "facebook/sam2.1-hiera-small": "sam2.1-hiera-small",
+    "facebook/sam3": "sam3",
+    "hustvl/vitmatte-small-composition-1k": "vitmatte-small",  # select's edge refinement (pipelines/edges.py)
 }
 # Models the operations offer that have no config here, and why.
 NOT_DESCRIBED: dict[str, str] = {
@@ -56,7 +58,6 @@ NOT_DESCRIBED: dict[str, str] = {
     "Qwen/Qwen-Image-Edit-2511+Lightning-4steps": "Qwen-Image-Edit-2511's architecture (qwen-image-edit-2511) "
                                                   "with a LoRA fused into its weights: no shape changes",
     "Qwen/Qwen-Image-Edit-2511+Lightning-8steps": "likewise",
-    "facebook/sam3": "no config written yet (Sam3Model: ViT-L image encoder at 1008 px, CLIP text encoder, DETR)",
 }
 
 # How "reduced" cuts depth, per class: only the number of layers or blocks changes.
@@ -102,6 +103,17 @@ def component_config(cls: str, config: dict[str, Any], depth: Depth) -> dict[str
         backbone = dict(config["vision_config"]["backbone_config"])
         backbone.update(blocks_per_stage=[1, 1, 2, 1], global_attention_blocks=[3])
         config["vision_config"] = {**config["vision_config"], "backbone_config": backbone}
+    if cls == "Sam3Model":  # two ViT blocks, the second global as blocks 7/15/23/31 are; one layer everywhere else
+        backbone = {**config["vision_config"]["backbone_config"], "num_hidden_layers": 2, "global_attn_indexes": [1]}
+        config["vision_config"] = {**config["vision_config"], "backbone_config": backbone}
+        config["text_config"] = {**config["text_config"], "num_hidden_layers": 1}
+        for part in ("geometry_encoder_config", "detr_encoder_config", "detr_decoder_config"):
+            config[part] = {**config[part], "num_layers": 1}
+    if cls == "VitMatteForImageMatting":  # one windowed block, then one global with its residual conv block
+        backbone = dict(config["backbone_config"])
+        backbone.update(num_hidden_layers=2, window_block_indices=[0], residual_block_indices=[1],
+                        out_features=["stage2"])
+        config["backbone_config"] = backbone
     return config
 
 

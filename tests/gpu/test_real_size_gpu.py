@@ -38,6 +38,7 @@ SIZE = (512, 384)  # a real-model size, kept small enough for a quick run
 WORKING = Limits(working_pixels=SIZE[0] * SIZE[1])
 FLUX = "black-forest-labs/FLUX.1-Kontext-dev"
 KLEIN, QWEN_EDIT = "black-forest-labs/FLUX.2-klein-4B", "Qwen/Qwen-Image-Edit-2511"
+SAM3 = "facebook/sam3"
 LARGE = (FLUX, KLEIN, QWEN_EDIT)  # tens of GB each on disk
 CASES = [case for case in EXPECTED if case[1] in real_size.REAL_IDS] + [
     ("instruct_edit", FLUX), ("instruct_edit", KLEIN), ("inpaint", KLEIN), ("instruct_edit", QWEN_EDIT),
@@ -65,6 +66,8 @@ def test_the_operation_runs_at_full_depth_on_the_gpu(built, tmp_path, op_id, mod
     op = OPERATIONS[op_id]
     folder = built(model_id)
     request = request_for(op_id, SIZE)
+    if model_id == SAM3:  # words, not clicks
+        request.values.update(points=None, text="a small test")
     if op_id == "upscale":
         request.values["scale"] = EXPECTED[(op_id, model_id)]["upscale"]
     models = manager(tmp_path)
@@ -87,6 +90,11 @@ def test_the_operation_runs_at_full_depth_on_the_gpu(built, tmp_path, op_id, mod
             assert (pipe.transformer.config.num_layers, pipe.transformer.config.num_single_layers) == (19, 38)
             assert pipe.vae.config.latent_channels == 16 and pipe.vae.config.scaling_factor == 0.3611
             assert pipe.text_encoder_2.config.d_model == 4096 and pipe.text_encoder_2.config.num_layers == 24
+        elif op_id == "select":
+            expected = EXPECTED[(op_id, model_id)]
+            assert pipe.size == expected["square"]
+            if model_id == SAM3:
+                assert pipe.model.config.vision_config.backbone_config.num_hidden_layers == 32
         elif op_id == "upscale":
             assert pipe.model.config.depths == [6] * 6 and pipe.model.config.embed_dim == 180
         else:
@@ -99,7 +107,7 @@ def test_the_operation_runs_at_full_depth_on_the_gpu(built, tmp_path, op_id, mod
         outputs = op.forward(model, [prepared], lambda done, total: steps.append((done, total)))
         result = op.finish(prepared, outputs[0])
     assert steps and steps[-1][0] == steps[-1][1]
-    assert result.size == op.output_size(request) and result.mode == "RGB"
+    assert result.size == op.output_size(request) and result.mode == (op.output_mode or "RGB")
     del models, model, pipe
     gc.collect()  # the next case builds on the GPU: this one's weights must be gone
     torch.cuda.empty_cache()

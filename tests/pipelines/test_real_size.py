@@ -16,6 +16,10 @@ one layer each they are still 1.1 B and 1.9 B parameters (4.4 and 7.4 GB in floa
 151936- and 152064-row embeddings at 2560 and 3584 wide, Qwen2.5-VL's untied twice), more than Kontext.
 klein's pipeline also reads Qwen3 layers 9, 18 and 27, so its text encoder cannot be cut to one layer.
 Both run at full depth in tests/gpu/test_real_size_gpu.py.
+
+SAM 3 is checked on the meta device too (its image and text encoders): at reduced depth its 1008 px
+forward pass takes about 20 s on the CPU (6 s build, 12 s forward). It runs at full depth on a GPU.
+ViTMatte-S (select's edge refinement, not a model choice) runs at reduced depth through pipelines/edges.py.
 """
 
 from __future__ import annotations
@@ -54,9 +58,10 @@ EXPECTED = {
     ("upscale", "caidas/swin2SR-classical-sr-x2-64"): dict(upscale=2, embed_dim=180),
     ("upscale", "caidas/swin2SR-classical-sr-x4-64"): dict(upscale=4, embed_dim=180),
     ("select", "facebook/sam2.1-hiera-small"): dict(square=1024, embed_dims=[96, 192, 384, 768], decoder_width=256),
+    ("select", "facebook/sam3"): dict(square=1008, decoder_width=256),
 }
 KLEIN, QWEN_EDIT = "black-forest-labs/FLUX.2-klein-4B", "Qwen/Qwen-Image-Edit-2511"
-ON_META = {"black-forest-labs/FLUX.1-Kontext-dev", KLEIN, QWEN_EDIT}  # see the module's docstring
+ON_META = {"black-forest-labs/FLUX.1-Kontext-dev", KLEIN, QWEN_EDIT, "facebook/sam3"}  # see the module's docstring
 
 
 def offered() -> list[tuple[str, str]]:
@@ -145,6 +150,9 @@ def test_full_depth_has_the_published_parameter_counts():
     assert qwen["vae"] == pytest.approx(126.9, abs=0.5)  # the Wan 2.1 VAE's 127 M
     # SAM 2.1 small publishes 46 M with the video memory modules; the image model (Sam2Model) is 38.5 M of it
     assert millions("sam2.1-hiera-small")["model"] == 38.5
+    # SAM 3 publishes 848 M for detector and tracker together; the image model (Sam3Model) is 840.4 M of it
+    assert millions("sam3")["model"] == 840.4
+    assert millions("vitmatte-small")["model"] == 25.8  # ViTMatte-S: ViT-S backbone 23.7 M, decoder 2.1 M
 
 
 @pytest.mark.parametrize(("op_id", "model_id"), run_cases())
@@ -257,6 +265,48 @@ def test_qwen_image_edit_2511_shapes_on_the_meta_device():
             img_shapes=[[(1, height, width), (1, *reference)]], return_dict=False,
         )[0]
     assert text_states.shape == (1, 40, 3584) and out.shape == (1, height * width + reference[0] * reference[1], 64)
+
+
+def test_sam3_shapes_on_the_meta_device():
+    """SAM 3 at full depth, no weights: a 1008 px square in 14 px patches, its FPN (the masks come out at the
+    finest level, 288 px) and the 32-token CLIP text side. The whole forward pass cannot run on the meta device
+    (the DETR decoder reads tensor values), and at reduced depth on the CPU it takes ~20 s: it runs on a GPU in
+    tests/gpu/test_real_size_gpu.py."""
+    model, tokenizer = real_size.instantiate("sam3", depth="full", device="meta")
+    config = model.config
+    backbone = config.vision_config.backbone_config
+    assert (backbone.image_size, backbone.patch_size, backbone.num_hidden_layers) == (1008, 14, 32)
+    assert backbone.global_attn_indexes == [7, 15, 23, 31]
+    assert (config.text_config.vocab_size, config.text_config.max_position_embeddings) == (49408, 32)
+    assert config.detr_decoder_config.num_queries == 200
+    assert config.mask_decoder_config.hidden_size == EXPECTED[("select", "facebook/sam3")]["decoder_width"]
+    assert type(tokenizer).__name__ == "CLIPTokenizer"
+    with torch.device("meta"):
+        vision = model.vision_encoder(pixel_values=torch.empty(1, 3, 1008, 1008))
+        text = model.get_text_features(input_ids=torch.zeros(1, 32, dtype=torch.long))
+    assert vision.last_hidden_state.shape == (1, 72 * 72, 1024)
+    assert [tuple(level.shape[-2:]) for level in vision.fpn_hidden_states] == [(288, 288), (144, 144), (72, 72),
+                                                                                (36, 36)]
+    assert text.last_hidden_state.shape == (1, 32, 1024) and text.pooler_output.shape == (1, 32, 256)
+
+
+def test_vitmatte_refines_an_edge_at_reduced_depth(tmp_path):
+    """ViTMatte-S (select's edge refinement) saved, loaded as pipelines/edges.py loads the real one, and run
+    on RGB + trimap: 4 input channels, ViT-S widths, an alpha the picture's size."""
+    from pipelines.edges import LazyMatte, refine
+
+    folder = real_size.build("vitmatte-small", tmp_path / "vitmatte", depth="reduced")
+    matte = LazyMatte(str(folder), "cpu").model()
+    backbone = matte.config.backbone_config
+    assert (backbone.num_channels, backbone.hidden_size, backbone.num_attention_heads) == (4, 384, 6)
+    assert (backbone.patch_size, backbone.window_size, backbone.image_size) == (16, 14, 512)
+    assert matte.config.fusion_hidden_sizes == [256, 128, 64, 32]
+    with torch.no_grad():
+        assert matte(pixel_values=torch.zeros(1, 4, 64, 96)).alphas.shape == (1, 1, 64, 96)
+    mask = Image.new("L", SIZE, 0)
+    mask.paste(255, (32, 24, 96, 72))
+    soft = refine(matte, samples.noise(*SIZE, seed=1), mask, SIZE[0] * SIZE[1])
+    assert soft.size == SIZE and soft.mode == "L"
 
 
 @pytest.mark.skipif(os.environ.get("STUDIO_REAL_SIZE_FLUX") != "1",
