@@ -18,7 +18,8 @@ klein's pipeline also reads Qwen3 layers 9, 18 and 27, so its text encoder canno
 Both run at full depth in tests/gpu/test_real_size_gpu.py.
 
 SAM 3 is checked on the meta device too (its image and text encoders): at reduced depth its 1008 px
-forward pass takes about 20 s on the CPU (6 s build, 12 s forward). It runs at full depth on a GPU.
+forward pass takes about 20 s on the CPU (6 s build, 12 s forward): STUDIO_REAL_SIZE_SAM3=1 runs it
+(select by words, through ModelManager). It runs at full depth on a GPU.
 ViTMatte-S (select's edge refinement, not a model choice) runs at reduced depth through pipelines/edges.py.
 """
 
@@ -288,6 +289,24 @@ def test_sam3_shapes_on_the_meta_device():
     assert [tuple(level.shape[-2:]) for level in vision.fpn_hidden_states] == [(288, 288), (144, 144), (72, 72),
                                                                                 (36, 36)]
     assert text.last_hidden_state.shape == (1, 32, 1024) and text.pooler_output.shape == (1, 32, 256)
+
+
+@pytest.mark.skipif(os.environ.get("STUDIO_REAL_SIZE_SAM3") != "1",
+                    reason="SAM 3 at reduced depth adds ~22 s: set STUDIO_REAL_SIZE_SAM3=1 to run it (its encoders are "
+                           "checked on the meta device above, and it runs on a GPU in tests/gpu/)")
+def test_sam3_selects_by_words_at_reduced_depth(built, manager_for):
+    op, model_id = OPERATIONS["select"], "facebook/sam3"
+    request = request_for("select")
+    request.values.update(points=None, text="a small test")
+    steps: list[tuple[int, int]] = []
+    with manager_for(model_id).use(real_size.spec(op, model_id, built(model_id))) as model:
+        assert (model.pipe.family, model.pipe.size) == ("sam3", EXPECTED[("select", model_id)]["square"])
+        assert type(model.pipe.tokenizer).__name__ == "CLIPTokenizer"
+        prepared = op.prepare(request, model, 3, WORKING)
+        outputs = op.forward(model, [prepared], lambda done, total: steps.append((done, total)))
+        result = op.finish(prepared, outputs[0])
+    assert steps and steps[-1][0] == steps[-1][1]
+    assert result.size == SIZE and result.mode == "L"
 
 
 def test_vitmatte_refines_an_edge_at_reduced_depth(tmp_path):
