@@ -4,7 +4,9 @@ After each edit the tab also makes three Select clicks on its picture, so the im
 tabs' pictures are counted too, and must go with the tabs.
 
 Runs the whole app in this process and drives the Studio page's own handlers (upload, run,
-tab closed) for 20 sessions at once, 10 edits each, mixing operations; then every tab closes.
+tab closed) for 20 sessions at once, 10 edits each, mixing operations; then every tab closes. The
+handlers belong to a real page (ui.studio.build_studio), so each answer is what a tab would be sent
+(the picture, the history strip, the download link), built in full.
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ def main() -> str:
     from tests import samples
     from ui.account import AccountHandlers
     from ui.handlers import StudioHandlers
+    from ui.studio import build_studio
     from ui.views import image_data
 
     data = temp_dir("memory")
     settings = Settings(_env_file=None, model_profile="tiny", data_dir=data, preload_operation="")
     studio = create_app(settings).state.studio
     handlers = StudioHandlers(studio, AccountHandlers(studio.accounts))
+    build_studio(studio, handlers)  # the page's components, which the handlers' answers fill
     user = studio.accounts.users.create("bench@example.com")
     studio.acceptance.accept(user.id)
     studio.ledger.grant(user.id, 1_000_000, kind="grant", source="operator", unique_key="bench-memory")

@@ -203,10 +203,12 @@ def brand_html(brand: str) -> str:
     return f"<h1>{html.escape(brand)}</h1><p>{in_every_language('studio.pitch')}</p>"
 
 
-def build_studio(studio: Studio) -> gr.Blocks:
+def build_studio(studio: Studio, handlers: StudioHandlers | None = None) -> gr.Blocks:
+    """The whole page, wired to `studio`. Its Studio events are `handlers` (made here unless given): a caller
+    that drives them directly, as bench/memory.py does, passes its own and gets them back with `page` filled in."""
     settings = studio.settings
-    account = AccountHandlers(studio.accounts)
-    handlers = StudioHandlers(studio, account)
+    handlers = handlers or StudioHandlers(studio, AccountHandlers(studio.accounts))
+    account = handlers.account
     credits = CreditHandlers(settings, studio.ledger, studio.payments, account, studio.service.usage)
     first = registry.first()
     inputs = [item for item in registry.inputs().values() if item.on_page]
