@@ -106,7 +106,7 @@ class Plan:
 
 def plan(quick: bool) -> Plan:
     if quick:
-        return Plan("reduced", "cpu", (64,), 2, 2, ("bare", "channels_last", "fuse_qkv"),
+        return Plan("reduced", "cpu", (64,), 2, 2, ("bare", "fuse_qkv"),
                     tuple(case for case in CASES if case.config in ("sd15-pix2pix", "swin2sr-x2")))
     from pipelines.acceleration import TECHNIQUES
 

@@ -169,6 +169,16 @@ def serve_in_thread(app, **options) -> tuple[str, object, threading.Thread]:
     return f"http://127.0.0.1:{port}", server, thread
 
 
+def stop_server(server, thread: threading.Thread) -> None:
+    """Ask a test server to stop; connections a client left open (Gradio's streams) are cut after 2 s
+    instead of holding the test's teardown for its whole graceful timeout."""
+    server.should_exit = True
+    thread.join(timeout=2)
+    if thread.is_alive():
+        server.force_exit = True
+        thread.join(timeout=10)
+
+
 class GitHub:
     def __init__(self, url: str, state) -> None:
         self.url, self.state = url, state
@@ -181,8 +191,7 @@ def github() -> Iterator[GitHub]:
     state = GitHubState()
     url, server, thread = serve_in_thread(github_app(state))
     yield GitHub(url, state)
-    server.should_exit = True
-    thread.join(timeout=10)
+    stop_server(server, thread)
 
 
 @pytest.fixture(scope="session")
@@ -207,8 +216,7 @@ def creem() -> Iterator[Creem]:
     state = CreemState()
     url, server, thread = serve_in_thread(creem_app(state))
     yield Creem(url, state)
-    server.should_exit = True
-    thread.join(timeout=10)
+    stop_server(server, thread)
 
 
 class Mailbox:
@@ -320,8 +328,7 @@ def serve_app(settings: Settings) -> Iterator[LiveApp]:
         try:
             yield LiveApp(f"{url}/", app)
         finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+            stop_server(server, thread)
 
 
 @pytest.fixture(scope="session")
@@ -332,8 +339,7 @@ def live_app(settings, app_logs, creem) -> Iterator[LiveApp]:
     url, server, thread = serve_in_thread(app)
     creem.state.webhook_url = f"{url}/webhooks/creem"
     yield LiveApp(f"{url}/", app)
-    server.should_exit = True
-    thread.join(timeout=10)
+    stop_server(server, thread)
 
 
 # ------------------------------------------------------------------ a real browser

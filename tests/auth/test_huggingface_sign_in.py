@@ -19,7 +19,7 @@ from starlette.routing import Route
 from auth.providers import configured_providers
 from store.tables import users
 from tests.auth.test_sign_in import assert_refused, follow_magic_link, session_count, signed_in_user
-from tests.conftest import free_port, make_settings, serve_app, serve_in_thread
+from tests.conftest import free_port, make_settings, serve_app, serve_in_thread, stop_server
 
 
 @pytest.fixture
@@ -148,8 +148,7 @@ def test_a_provider_that_goes_down_after_start_is_explained(tmp_path, tiny_model
                 assert answer.status_code == 400 and "Hugging Face could not be reached" in answer.text
                 assert "studio_session" not in answer.headers.get("set-cookie", "")
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        stop_server(server, thread)
 
 
 @pytest.mark.parametrize("problem", ["unreachable", "not json", "missing endpoints"])
@@ -174,5 +173,4 @@ def test_a_provider_unusable_at_start_hides_its_button_and_the_app_starts(tmp_pa
             assert refused.status_code == 404 and "not set up" in refused.text
     finally:
         if server is not None:
-            server.should_exit = True
-            thread.join(timeout=10)
+            stop_server(server, thread)

@@ -82,8 +82,8 @@ def test_the_base_keeps_its_own_steps_and_true_cfg(service):
     assert prepared.shared["negative_prompt"] == " "
 
 
-@pytest.mark.parametrize("count", [1, 2, 3])
-def test_the_stand_in_takes_one_two_or_three_reference_pictures(service, count):
+@pytest.mark.parametrize("count", [1, 3])
+def test_the_stand_in_takes_one_or_three_reference_pictures(service, count):
     pipe = loaded(service, QWEN_EDIT).pipe
     pictures = [samples.noise(48 + 16 * index, 48, seed=index) for index in range(count)]
     with torch.inference_mode():
