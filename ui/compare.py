@@ -107,9 +107,10 @@ body.studio-running #compare-cancel { display: inline-flex !important; }
 
 
 def comparable() -> list[Operation]:
-    """The operations a compare offers: those with a model, steps or guidance to vary and no painted mask."""
+    """The operations a compare offers: edits (not tools such as Select) with a model, steps or guidance to vary
+    and no painted mask."""
     return [op for op in OPERATIONS.values()
-            if not op.masked and any(op.takes(name) for name in (MODEL.name, "steps", "guidance"))]
+            if op.in_menu and not op.masked and any(op.takes(name) for name in (MODEL.name, "steps", "guidance"))]
 
 
 # ------------------------------------------------------------------ the one way to run a compare
