@@ -291,9 +291,14 @@ def test_sam3_shapes_on_the_meta_device():
     assert text.last_hidden_state.shape == (1, 32, 1024) and text.pooler_output.shape == (1, 32, 256)
 
 
-@pytest.mark.skipif(os.environ.get("STUDIO_REAL_SIZE_SAM3") != "1",
-                    reason="SAM 3 at reduced depth adds ~22 s: set STUDIO_REAL_SIZE_SAM3=1 to run it (its encoders are "
-                           "checked on the meta device above, and it runs on a GPU in tests/gpu/)")
+def opt_in(variable: str, cost: str, checked: str) -> pytest.MarkDecorator:
+    """A run too slow for every CI run: on when `variable`=1 (what it costs, and what is checked anyway)."""
+    return pytest.mark.skipif(os.environ.get(variable) != "1",
+                              reason=f"{cost}: set {variable}=1 to run it ({checked} on the meta device above, "
+                                     "and it runs on a GPU in tests/gpu/)")
+
+
+@opt_in("STUDIO_REAL_SIZE_SAM3", "SAM 3 at reduced depth adds ~22 s", "its encoders are checked")
 def test_sam3_selects_by_words_at_reduced_depth(built, manager_for):
     op, model_id = OPERATIONS["select"], "facebook/sam3"
     request = request_for("select")
@@ -328,9 +333,7 @@ def test_vitmatte_refines_an_edge_at_reduced_depth(tmp_path):
     assert soft.size == SIZE and soft.mode == "L"
 
 
-@pytest.mark.skipif(os.environ.get("STUDIO_REAL_SIZE_FLUX") != "1",
-                    reason="FLUX.1 Kontext at real width adds ~45 s and 4 GB: set STUDIO_REAL_SIZE_FLUX=1 to run it "
-                           "(its shapes are checked on the meta device above, and it runs on a GPU in tests/gpu/)")
+@opt_in("STUDIO_REAL_SIZE_FLUX", "FLUX.1 Kontext at real width adds ~45 s and 4 GB", "its shapes are checked")
 def test_flux_kontext_runs_at_reduced_depth(built, manager_for):
     op, model_id = OPERATIONS["instruct_edit"], "black-forest-labs/FLUX.1-Kontext-dev"
     request = request_for("instruct_edit")
