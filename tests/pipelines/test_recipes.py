@@ -245,3 +245,18 @@ def test_with_clip_model_set_instruction_edits_get_a_clip_direction(tiny_models,
     measured = clipped.run(request_for("instruct_edit")).measurements
     assert -1 <= measured["clip_direction"] <= 1 and measured["clip_reason"] is None
     assert clipped.run(request_for("upscale")).measurements["clip_reason"] == "no instruction to compare with"
+
+
+def test_a_large_picture_is_compared_at_one_megapixel_and_the_brush_still_counts():
+    """After every run, so bounded: a 12 MP inpaint is compared at about 1 MP, the mask scaled with it."""
+    from pipelines.measures import COMPARE_MAX_PIXELS, unchanged
+
+    photo = Image.linear_gradient("L").resize((4000, 3000)).convert("RGB")
+    painted = Image.new("L", photo.size, 0)
+    painted.paste(255, (1000, 1000, 2000, 2000))
+    repainted = photo.copy()
+    repainted.paste((0, 0, 0), (1000, 1000, 2000, 2000))  # only the painted area changed
+    kept = unchanged(OPERATIONS["inpaint"], EditRequest("inpaint", photo, mask=painted), repainted)
+    width, height = kept["compared_at"]
+    assert width * height <= COMPARE_MAX_PIXELS and abs(width / height - 4 / 3) < 0.01
+    assert kept["psnr_db"] is None or kept["psnr_db"] > 40  # nothing outside the brush changed (edges scaled)
