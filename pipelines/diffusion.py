@@ -72,10 +72,15 @@ class DiffusionOperation(Operation):
         """The items' own arguments as the pipeline takes them: each one listed across the batch."""
         return {name: [item.model_input[name] for item in batch] for name in batch[0].model_input}
 
+    def one_per_call(self, model: LoadedModel) -> bool:
+        """Must a batch go to the pipeline one item at a time? A compiled model would meet a new shape (and
+        compile again, on a visitor's time); operations add their own reasons."""
+        return model.compiled
+
     def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
         import torch
 
-        if len(batch) > 1 and model.compiled:  # a batch of n would be a new shape: compiled again, on a visitor's time
+        if len(batch) > 1 and self.one_per_call(model):
             return [image for item in batch for image in self.forward(model, [item], on_step)]
         pipe = model.pipe
         kwargs: dict[str, Any] = {**batch[0].shared, **self.call_inputs(batch)}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from kernel.errors import RunFailed, UserError
-from pipelines.base import Model, Prepared, StepFn
+from pipelines.base import Model, Prepared
 from pipelines.diffusion import DiffusionOperation
 from pipelines.geometry import at_least, scaled_within, within_aspect
 from pipelines.images import flatten
@@ -98,11 +98,10 @@ class Compose(DiffusionOperation):
         shared = call_settings(family, request, model, canvas)  # drawn at the first picture's canvas
         return Prepared(request, seed, {"image": references, "prompt": request.prompt}, shared, {"canvas": canvas})
 
+    def one_per_call(self, model: LoadedModel) -> bool:
+        return True  # a run's pictures are the references of its one edit
+
     def call_inputs(self, batch: list[Prepared]) -> dict[str, Any]:
         """One item per call: its pictures are the pipeline's list of references for its one prompt."""
         (item,) = batch
         return {"image": list(item.model_input["image"]), "prompt": [item.model_input["prompt"]]}
-
-    def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
-        one = super().forward
-        return [image for item in batch for image in one(model, [item], on_step)]

@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image
-
 from kernel.errors import RunFailed
-from pipelines.base import Lora, Model, Prepared, StepFn
+from pipelines.base import Lora, Model, Prepared
 from pipelines.diffusion import DiffusionOperation, accepts
 from pipelines.examples import Example
 from pipelines.geometry import at_least
@@ -141,9 +139,6 @@ class InstructEdit(DiffusionOperation):
         shared = call_settings(family, request, model, canvas)
         return Prepared(request, seed, {"image": image, "prompt": request.prompt}, shared, {"canvas": canvas})
 
-    def forward(self, model: LoadedModel, batch: list[Prepared], on_step: StepFn) -> list[Image.Image]:
-        family = FAMILIES.get(type(model.pipe).__name__)
-        if family is not None and family.one_per_call and len(batch) > 1:
-            one_at_a_time = super().forward
-            return [image for item in batch for image in one_at_a_time(model, [item], on_step)]
-        return super().forward(model, batch, on_step)
+    def one_per_call(self, model: LoadedModel) -> bool:
+        family = FAMILIES.get(type(model.pipe).__name__)  # klein and Qwen read a list of pictures as one edit's
+        return super().one_per_call(model) or (family is not None and family.one_per_call)
