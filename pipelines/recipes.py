@@ -106,7 +106,13 @@ def _hub_commit(repo_id: str) -> str | None:
 
 @cache
 def versions() -> dict[str, str]:
-    """The app's version and those of the libraries that shape the pixels."""
+    """The app's version and those of the libraries that shape the pixels (a copy: recipes are edited)."""
+    return dict(_versions())
+
+
+@cache
+def _versions() -> dict[str, str]:
+    """Read once: what this process runs cannot change under it (no git process or metadata read per run)."""
     found = {"studio": app_version(), "python": platform.python_version()}
     for name in LIBRARIES:
         try:
